@@ -1,0 +1,139 @@
+//! The one clap definition of the `voxray` command line.
+//!
+//! Every subcommand has its own file with its argument struct and its `run` function; help text,
+//! man pages and shell completions are all generated from [`Cli`], so they cannot drift apart.
+//!
+//! Exit codes are shared by every subcommand (`security-tools.md`): [`EXIT_OK`] (0),
+//! [`EXIT_FINDINGS`] (1: findings or a policy failure) and [`EXIT_ERROR`] (2: usage, config or
+//! I/O error).
+
+pub mod audit;
+pub mod check;
+pub mod keygen;
+pub mod serve;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Success: the server ran and stopped cleanly, the scan was clean, the checks passed.
+pub const EXIT_OK: u8 = 0;
+/// Findings (audit), a failed check, or a key that does not verify.
+pub const EXIT_FINDINGS: u8 = 1;
+/// Bad arguments, a config error, or an I/O error.
+pub const EXIT_ERROR: u8 = 2;
+
+/// A subcommand failure: one line for stderr (`voxray: <message>`) and the exit code.
+///
+/// The message says what was wrong and where (key path, file, flag) and never holds a secret.
+#[derive(Debug)]
+pub struct CliError {
+    /// Process exit code, normally [`EXIT_ERROR`].
+    pub code: u8,
+    /// Lines to print on stderr, each already complete (e.g. `config error: port: ...`).
+    pub lines: Vec<String>,
+}
+
+impl CliError {
+    /// An exit-2 error with one line.
+    pub fn usage(message: impl Into<String>) -> Self {
+        Self { code: EXIT_ERROR, lines: vec![message.into()] }
+    }
+}
+
+impl From<anyhow::Error> for CliError {
+    fn from(err: anyhow::Error) -> Self {
+        Self::usage(format!("{err:#}"))
+    }
+}
+
+impl From<std::io::Error> for CliError {
+    fn from(err: std::io::Error) -> Self {
+        Self::usage(err.to_string())
+    }
+}
+
+/// voxray: a real-time voice-agent server and the tools to deploy it securely.
+#[derive(Debug, Parser)]
+#[command(name = "voxray", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options shared by every subcommand (`config.md` §4).
+#[derive(Debug, Clone, Args, Default)]
+pub struct GlobalArgs {
+    /// Config file (JSON). Default: $VOXRAY_CONFIG, else ./config.json when it exists, else none.
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Log level: trace, debug, info, warn or error.
+    #[arg(long, global = true, value_name = "LEVEL")]
+    pub log_level: Option<LogLevel>,
+    /// Log line format.
+    #[arg(long, global = true, value_name = "FORMAT")]
+    pub log_format: Option<LogFormat>,
+    /// Only warnings and errors (same as --log-level warn).
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// More output: -v debug, -vv trace.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+/// Log verbosity (`config.md` §5.1 `log_level`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogLevel {
+    Trace,
+    Debug,
+    Info,
+    Warn,
+    Error,
+}
+
+/// Log line format (`config.md` §5.1 `log_format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the voice server (HTTP, WebSocket and WebRTC sessions).
+    Serve(serve::ServeArgs),
+    /// Generate strong server API keys (vxr_ + 32 base62 + checksum).
+    Keygen(keygen::KeygenArgs),
+    /// Find committed secrets in config files and git history.
+    Audit(audit::AuditArgs),
+    /// Validate a configuration before it goes to production.
+    Check(check::CheckArgs),
+}
+
+/// Parse the process arguments, run the subcommand, and turn its outcome into an exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Command::Serve(args) => serve::run(args, &cli.global),
+        Command::Keygen(args) => keygen::run(args, &cli.global),
+        Command::Audit(args) => audit::run(args, &cli.global),
+        Command::Check(args) => check::run(args, &cli.global),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(err) => {
+            for line in &err.lines {
+                eprintln!("voxray: {line}");
+            }
+            ExitCode::from(err.code)
+        }
+    }
+}
