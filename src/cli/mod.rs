@@ -38,7 +38,10 @@ pub struct CliError {
 impl CliError {
     /// An exit-2 error with one line.
     pub fn usage(message: impl Into<String>) -> Self {
-        Self { code: EXIT_ERROR, lines: vec![message.into()] }
+        Self {
+            code: EXIT_ERROR,
+            lines: vec![message.into()],
+        }
     }
 }
 
@@ -82,6 +85,26 @@ pub struct GlobalArgs {
     /// More output: -v debug, -vv trace.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+}
+
+impl GlobalArgs {
+    /// The level asked for on the command line: `--log-level`, else `-q` (warn), `-v` (debug)
+    /// or `-vv` (trace); `None` leaves the config's `log_level`.
+    pub fn effective_log_level(&self) -> Option<&'static str> {
+        let from_flag = self.log_level.map(|l| match l {
+            LogLevel::Trace => "trace",
+            LogLevel::Debug => "debug",
+            LogLevel::Info => "info",
+            LogLevel::Warn => "warn",
+            LogLevel::Error => "error",
+        });
+        from_flag.or(match (self.quiet, self.verbose) {
+            (true, _) => Some("warn"),
+            (_, 0) => None,
+            (_, 1) => Some("debug"),
+            _ => Some("trace"),
+        })
+    }
 }
 
 /// Log verbosity (`config.md` §5.1 `log_level`).

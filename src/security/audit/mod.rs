@@ -1,0 +1,3 @@
+//! The secret scanner behind `voxray audit` (`security-tools.md` §2).
+
+pub mod placeholder;

@@ -1,0 +1,178 @@
+//! The HTTP appliance around the voice engine: router and middleware ([`app`]), error
+//! envelope ([`error`]), API keys ([`auth`]), CORS ([`cors`]), body limits ([`limit`]),
+//! graceful shutdown ([`shutdown`]) and the route handlers ([`routes`]).
+
+pub mod app;
+pub mod auth;
+pub mod cors;
+pub mod error;
+pub mod limit;
+pub mod routes;
+pub mod shutdown;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::ConnectInfo;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use tokio::net::TcpListener;
+use tower::ServiceExt;
+
+use crate::config::Loaded;
+use crate::metrics::Metrics;
+use crate::session::{Lifecycle, SessionRegistry};
+use app::AppState;
+
+/// Errors that stop `serve` before it is up.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
+    /// A feature the configuration asks for is not in this build.
+    #[error("{0}")]
+    Unsupported(String),
+}
+
+/// Bind the listeners and serve until the first SIGTERM/SIGINT has drained.
+///
+/// # Errors
+/// [`ServeError`] when a listener cannot be bound or the configuration asks for something
+/// this build cannot serve (on-server TLS).
+pub async fn run(loaded: Loaded) -> Result<(), ServeError> {
+    let config = Arc::new(loaded.config);
+    if config.tls_enable {
+        return Err(ServeError::Unsupported(
+            "config error: tls_enable: on-server TLS is not available in this build; terminate TLS at a reverse proxy".into(),
+        ));
+    }
+    for w in &loaded.warnings {
+        tracing::warn!("{w}");
+    }
+    for i in &loaded.infos {
+        tracing::info!("{i}");
+    }
+    if loaded.secrets.server_keys.is_empty() {
+        let loopback = config
+            .host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+            || config.host == "localhost";
+        if loopback {
+            tracing::warn!("API key authentication is disabled");
+        } else {
+            tracing::warn!(
+                "API key authentication is disabled: the server is reachable without authentication on {}",
+                config.host
+            );
+        }
+    }
+    let sessions = SessionRegistry::new(config.max_sessions);
+    let metrics = Metrics::new();
+    let token_key: Arc<str> = uuid::Uuid::new_v4().simple().to_string().into();
+    let state = AppState {
+        config: config.clone(),
+        secrets: Arc::new(RwLock::new(Arc::new(loaded.secrets))),
+        sessions: sessions.clone(),
+        metrics: metrics.clone(),
+        tls: false,
+        token_key,
+    };
+
+    let addr = format!("{}:{}", config.host, config.port);
+    let listener = TcpListener::bind(&addr)
+        .await
+        .map_err(|source| ServeError::Bind {
+            addr: addr.clone(),
+            source,
+        })?;
+    let local = listener.local_addr().map_err(|source| ServeError::Bind {
+        addr: addr.clone(),
+        source,
+    })?;
+    let metrics_listener = if config.metrics_enabled && !config.metrics_listen.is_empty() {
+        let l = TcpListener::bind(&config.metrics_listen)
+            .await
+            .map_err(|source| ServeError::Bind {
+                addr: config.metrics_listen.clone(),
+                source,
+            })?;
+        tracing::info!(addr = %l.local_addr().map(|a| a.to_string()).unwrap_or_default(), "metrics listening");
+        Some(l)
+    } else {
+        None
+    };
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    if let Some(l) = metrics_listener {
+        tokio::spawn(accept_loop(
+            l,
+            app::metrics_router(state.clone()),
+            stop_rx.clone(),
+        ));
+    }
+    let public = tokio::spawn(accept_loop(listener, app::router(state.clone()), stop_rx));
+    sessions.spawn_sweeper(Duration::from_secs(60));
+    sessions.set_lifecycle(Lifecycle::Ready);
+    tracing::info!("listening addr={local} tls=false");
+
+    shutdown::first_signal().await;
+    shutdown::exit_on_second_signal();
+    shutdown::drain(
+        &sessions,
+        &metrics,
+        Duration::from_secs(config.shutdown_timeout_secs),
+    )
+    .await;
+    let _ = stop_tx.send(true);
+    let _ = public.await;
+    tracing::info!("shutdown complete");
+    Ok(())
+}
+
+/// Accept connections until `stop` turns true; each connection is served by hyper (HTTP/1.1
+/// with upgrades, HTTP/2) with a 10 s header read timeout and a 64 KiB header limit.
+async fn accept_loop(
+    listener: TcpListener,
+    router: Router,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(Duration::from_secs(10))
+        .max_buf_size(64 * 1024);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::debug!(error = %e, "accept failed");
+                    continue;
+                }
+            },
+            _ = stop.changed() => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let router = router.clone();
+        let service =
+            hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+                req.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
+                router.clone().oneshot(req.map(axum::body::Body::new))
+            });
+        let conn = builder
+            .serve_connection_with_upgrades(TokioIo::new(stream), service)
+            .into_owned();
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::trace!(error = %e, "connection ended with an error");
+            }
+        });
+    }
+}
