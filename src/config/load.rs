@@ -213,6 +213,7 @@ pub fn load_with_keyring(
         Some(p) => read_file(p).map_err(|e| fail(vec![e]))?,
         None => Map::new(),
     };
+    file_map.retain(|k, _| !k.starts_with('_'));
     for value in file_map.values_mut() {
         strip_comments(value);
     }

@@ -102,7 +102,7 @@ pub async fn run(loaded: Loaded) -> Result<(), ServeError> {
                 addr: config.metrics_listen.clone(),
                 source,
             })?;
-        tracing::info!(addr = %l.local_addr().map(|a| a.to_string()).unwrap_or_default(), "metrics listening");
+        tracing::info!(addr = %l.local_addr().map(|a| a.to_string()).unwrap_or_default(), "metrics listener bound");
         Some(l)
     } else {
         None
