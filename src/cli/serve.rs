@@ -128,7 +128,7 @@ pub fn run(args: &ServeArgs, global: &GlobalArgs) -> Result<u8, CliError> {
     crate::telemetry::init(&loaded.config.log_level, loaded.config.log_format == "json");
     let runtime = tokio::runtime::Runtime::new()?;
     runtime
-        .block_on(crate::server::run(loaded))
+        .block_on(crate::server::run(loaded, opts))
         .map_err(|e| CliError::usage(e.to_string()))?;
     // Sessions and their tasks are gone; do not wait for detached connection tasks.
     runtime.shutdown_timeout(std::time::Duration::from_millis(200));

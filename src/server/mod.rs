@@ -7,8 +7,10 @@ pub mod auth;
 pub mod cors;
 pub mod error;
 pub mod limit;
+pub mod reload;
 pub mod routes;
 pub mod shutdown;
+pub mod tls;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
@@ -20,7 +22,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tower::ServiceExt;
 
-use crate::config::Loaded;
+use crate::config::{LoadOptions, Loaded};
 use crate::metrics::Metrics;
 use crate::session::{Lifecycle, SessionRegistry};
 use app::AppState;
@@ -34,9 +36,9 @@ pub enum ServeError {
         addr: String,
         source: std::io::Error,
     },
-    /// A feature the configuration asks for is not in this build.
-    #[error("{0}")]
-    Unsupported(String),
+    /// TLS files or ACME settings are unusable.
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
 }
 
 /// Bind the listeners and serve until the first SIGTERM/SIGINT has drained.
@@ -44,12 +46,17 @@ pub enum ServeError {
 /// # Errors
 /// [`ServeError`] when a listener cannot be bound or the configuration asks for something
 /// this build cannot serve (on-server TLS).
-pub async fn run(loaded: Loaded) -> Result<(), ServeError> {
+pub async fn run(loaded: Loaded, opts: LoadOptions) -> Result<(), ServeError> {
     let config = Arc::new(loaded.config);
-    if config.tls_enable {
-        return Err(ServeError::Unsupported(
-            "config error: tls_enable: on-server TLS is not available in this build; terminate TLS at a reverse proxy".into(),
-        ));
+    let tls = if config.tls_enable {
+        Some(tls::setup(&config)?)
+    } else {
+        None
+    };
+    if !config.tls_enable && (!config.tls_cert_file.is_empty() || !config.tls_key_file.is_empty()) {
+        tracing::warn!(
+            "tls_cert_file/tls_key_file are set but tls_enable is false: serving plain HTTP"
+        );
     }
     for w in &loaded.warnings {
         tracing::warn!("{w}");
@@ -80,7 +87,7 @@ pub async fn run(loaded: Loaded) -> Result<(), ServeError> {
         secrets: Arc::new(RwLock::new(Arc::new(loaded.secrets))),
         sessions: sessions.clone(),
         metrics: metrics.clone(),
-        tls: false,
+        tls: tls.is_some(),
         token_key,
     };
 
@@ -113,13 +120,20 @@ pub async fn run(loaded: Loaded) -> Result<(), ServeError> {
         tokio::spawn(accept_loop(
             l,
             app::metrics_router(state.clone()),
+            None,
             stop_rx.clone(),
         ));
     }
-    let public = tokio::spawn(accept_loop(listener, app::router(state.clone()), stop_rx));
+    let public = tokio::spawn(accept_loop(
+        listener,
+        app::router(state.clone()),
+        tls.clone(),
+        stop_rx,
+    ));
     sessions.spawn_sweeper(Duration::from_secs(60));
+    reload::spawn(opts, config.clone(), state.secrets.clone(), tls.clone());
     sessions.set_lifecycle(Lifecycle::Ready);
-    tracing::info!("listening addr={local} tls=false");
+    tracing::info!("listening addr={local} tls={}", tls.is_some());
 
     shutdown::first_signal().await;
     shutdown::exit_on_second_signal();
@@ -135,11 +149,13 @@ pub async fn run(loaded: Loaded) -> Result<(), ServeError> {
     Ok(())
 }
 
-/// Accept connections until `stop` turns true; each connection is served by hyper (HTTP/1.1
-/// with upgrades, HTTP/2) with a 10 s header read timeout and a 64 KiB header limit.
+/// Accept connections until `stop` turns true; each connection (after the TLS handshake when
+/// `tls` is set) is served by hyper: HTTP/1.1 with upgrades and HTTP/2, a 10 s header read
+/// timeout and a 64 KiB header limit.
 async fn accept_loop(
     listener: TcpListener,
     router: Router,
+    tls: Option<tls::TlsMode>,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
@@ -148,6 +164,7 @@ async fn accept_loop(
         .timer(TokioTimer::new())
         .header_read_timeout(Duration::from_secs(10))
         .max_buf_size(64 * 1024);
+    let builder = Arc::new(builder);
     loop {
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -160,19 +177,37 @@ async fn accept_loop(
             _ = stop.changed() => break,
         };
         let _ = stream.set_nodelay(true);
-        let router = router.clone();
-        let service =
-            hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
-                req.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
-                router.clone().oneshot(req.map(axum::body::Body::new))
-            });
-        let conn = builder
-            .serve_connection_with_upgrades(TokioIo::new(stream), service)
-            .into_owned();
+        let (router, builder, tls) = (router.clone(), builder.clone(), tls.clone());
         tokio::spawn(async move {
-            if let Err(e) = conn.await {
-                tracing::trace!(error = %e, "connection ended with an error");
+            match tls {
+                None => serve_connection(&builder, TokioIo::new(stream), peer, router).await,
+                Some(mode) => {
+                    let handshake =
+                        tokio::time::timeout(Duration::from_secs(10), tls::accept(&mode, stream));
+                    if let Ok(Some(tls_stream)) = handshake.await {
+                        serve_connection(&builder, TokioIo::new(tls_stream), peer, router).await;
+                    }
+                }
             }
         });
+    }
+}
+
+/// Serve one connection with `router`, recording the peer address for handlers and logs.
+async fn serve_connection<IO>(
+    builder: &hyper_util::server::conn::auto::Builder<TokioExecutor>,
+    io: IO,
+    peer: SocketAddr,
+    router: Router,
+) where
+    IO: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let service =
+        hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+            req.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
+            router.clone().oneshot(req.map(axum::body::Body::new))
+        });
+    if let Err(e) = builder.serve_connection_with_upgrades(io, service).await {
+        tracing::trace!(error = %e, "connection ended with an error");
     }
 }
