@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Server, run_cli};
+use common::{Server, https, run_cli};
 use serde_json::json;
 
 struct Pki {
@@ -21,45 +21,6 @@ fn self_signed() -> Pki {
     }
 }
 
-/// A minimal HTTPS/1.1 client (tokio-rustls) trusting only `cert_pem`: (status, head, body).
-async fn https(
-    port: u16,
-    cert_pem: &str,
-    method: &str,
-    path: &str,
-    body: &str,
-) -> std::io::Result<(u16, String, String)> {
-    use rustls_pki_types::pem::PemObject;
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in rustls_pki_types::CertificateDer::pem_slice_iter(cert_pem.as_bytes()) {
-        roots.add(cert.unwrap()).unwrap();
-    }
-    let config = rustls::ClientConfig::builder()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
-    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
-    let name = rustls_pki_types::ServerName::try_from("localhost").unwrap();
-    let mut tls = connector.connect(name, tcp).await?;
-    let req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: localhost:{port}\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    tls.write_all(req.as_bytes()).await?;
-    let mut out = Vec::new();
-    let _ = tls.read_to_end(&mut out).await;
-    let text = String::from_utf8_lossy(&out).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    Ok((status, head.to_ascii_lowercase(), body.to_string()))
-}
-
 #[tokio::test]
 async fn https_with_a_trusted_self_signed_certificate() {
     let pki = self_signed();
@@ -75,15 +36,23 @@ async fn https_with_a_trusted_self_signed_certificate() {
         "listening addr=127.0.0.1:{} tls=true",
         server.port
     )));
-    let (status, head, body) = https(server.port, &pki.cert_pem, "GET", "/health", "")
-        .await
-        .unwrap();
+    let (status, head, body) = https(
+        server.port,
+        "localhost",
+        &pki.cert_pem,
+        "GET",
+        "/health",
+        "",
+    )
+    .await
+    .unwrap();
     assert_eq!(status, 200, "{head}");
     assert!(head.contains("strict-transport-security: max-age=31536000"));
     assert!(body.contains("\"status\":\"ok\""));
     // wsUrl uses wss when the request arrived over TLS.
     let (status, _, body) = https(
         server.port,
+        "localhost",
         &pki.cert_pem,
         "POST",
         "/start",
@@ -99,9 +68,16 @@ async fn https_with_a_trusted_self_signed_certificate() {
     // A client trusting another certificate is refused.
     let other = self_signed();
     assert!(
-        https(server.port, &other.cert_pem, "GET", "/health", "")
-            .await
-            .is_err()
+        https(
+            server.port,
+            "localhost",
+            &other.cert_pem,
+            "GET",
+            "/health",
+            ""
+        )
+        .await
+        .is_err()
     );
 }
 

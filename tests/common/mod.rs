@@ -48,15 +48,17 @@ impl Server {
             let mut sent = false;
             for line in BufReader::new(stderr).lines() {
                 let Ok(line) = line else { break };
+                {
+                    let mut l = sink.lock().unwrap();
+                    l.push_str(&line);
+                    l.push('\n');
+                }
                 if !sent && let Some(rest) = line.split("listening addr=").nth(1) {
                     let addr = rest.split_whitespace().next().unwrap_or("");
                     let port: u16 = addr.rsplit(':').next().unwrap().parse().unwrap();
                     let _ = tx.send(port);
                     sent = true;
                 }
-                let mut l = sink.lock().unwrap();
-                l.push_str(&line);
-                l.push('\n');
             }
         });
         let port = match rx.recv_timeout(Duration::from_secs(30)) {
@@ -153,4 +155,45 @@ pub fn audio_dir() -> PathBuf {
         }
     }
     panic!("test audio not found next to the repository (../shared/data/audio)");
+}
+
+/// A minimal HTTPS/1.1 client (tokio-rustls) to 127.0.0.1:`port` with SNI `sni`, trusting only
+/// the certificates in `cert_pem`: (status, lower-cased head, body).
+pub async fn https(
+    port: u16,
+    sni: &str,
+    cert_pem: &str,
+    method: &str,
+    path: &str,
+    body: &str,
+) -> std::io::Result<(u16, String, String)> {
+    use rustls_pki_types::pem::PemObject;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls_pki_types::CertificateDer::pem_slice_iter(cert_pem.as_bytes()) {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let config = rustls::ClientConfig::builder()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
+    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
+    let name = rustls_pki_types::ServerName::try_from(sni.to_string()).unwrap();
+    let mut tls = connector.connect(name, tcp).await?;
+    let req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {sni}:{port}\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    tls.write_all(req.as_bytes()).await?;
+    let mut out = Vec::new();
+    let _ = tls.read_to_end(&mut out).await;
+    let text = String::from_utf8_lossy(&out).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    Ok((status, head.to_ascii_lowercase(), body.to_string()))
 }
