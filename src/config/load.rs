@@ -175,6 +175,26 @@ pub fn load_with_keyring(
     opts: &LoadOptions,
     keyring: &dyn Keyring,
 ) -> Result<Loaded, ConfigErrors> {
+    let (loaded, errors) = load_lenient(opts, keyring)?;
+    if errors.is_empty() {
+        Ok(loaded)
+    } else {
+        Err(ConfigErrors(errors.into_iter().map(|e| format!("config error: {e}")).collect()))
+    }
+}
+
+/// Load as far as possible: invalid values are left at their defaults and reported, for
+/// `voxray check`, which turns them into findings instead of stopping.
+///
+/// Returns the best-effort configuration and every problem as a line without the
+/// `config error: ` prefix (`<key path>: <problem> (from <source>)`).
+///
+/// # Errors
+/// [`ConfigErrors`] only when the file is missing, unreadable or not a JSON object.
+pub fn load_lenient(
+    opts: &LoadOptions,
+    keyring: &dyn Keyring,
+) -> Result<(Loaded, Vec<String>), ConfigErrors> {
     let mut errors: Vec<String> = Vec::new();
     let mut warnings = Vec::new();
     let mut infos = Vec::new();
@@ -345,9 +365,6 @@ pub fn load_with_keyring(
         sources.insert((*path).to_string(), source);
         insert_path(&mut flag_layer, path, value.clone());
     }
-    if !errors.is_empty() {
-        return Err(fail(errors));
-    }
 
     // 5. Layering (lists replace, maps merge per member) and extraction.
     let mut config: Config = Figment::new()
@@ -398,25 +415,11 @@ pub fn load_with_keyring(
         config_dir: file.as_deref().and_then(Path::parent),
         warnings: Vec::new(),
     };
-    let secrets = match resolver.resolve_all(&config, &file_source.to_string()) {
-        Ok(s) => s,
-        Err(e) => {
-            errors.extend(e);
-            Secrets::default()
-        }
-    };
+    let (secrets, secret_errors) = resolver.resolve_all(&config, &file_source.to_string());
+    errors.extend(secret_errors);
     warnings.append(&mut resolver.warnings);
-    if !errors.is_empty() {
-        return Err(fail(errors));
-    }
-    Ok(Loaded {
-        config,
-        secrets,
-        file,
-        warnings,
-        infos,
-        sources,
-    })
+    let loaded = Loaded { config, secrets, file, warnings, infos, sources };
+    Ok((loaded, errors))
 }
 
 fn unknown_key_warning(path: &str, source: &Source) -> String {
