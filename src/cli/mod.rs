@@ -38,7 +38,10 @@ pub struct CliError {
 impl CliError {
     /// An exit-2 error with one line.
     pub fn usage(message: impl Into<String>) -> Self {
-        Self { code: EXIT_ERROR, lines: vec![message.into()] }
+        Self {
+            code: EXIT_ERROR,
+            lines: vec![message.into()],
+        }
     }
 }
 
