@@ -1,5 +1,10 @@
 //! Security tooling as a library: key generation, the secret scanner behind `voxray audit`, and
 //! the production checklist behind `voxray check`. Nothing here depends on `server/`.
+//!
+//! - [`keygen`]: `vxr_` server keys, checksum, verification, keyring storage (`security-tools.md` §1).
+//! - [`redact`]: the one `redact()` (`config.md` §7).
+//! - [`audit`]: the secret scanner (`security-tools.md` §2).
 
 pub mod audit;
+pub mod keygen;
 pub mod redact;

@@ -1,0 +1,392 @@
+//! Server API keys: generation, verification and storage in the OS keyring
+//! (`security-tools.md` §1).
+//!
+//! A key is `vxr_` + 32 random base62 characters + a 6-character base62 checksum (42 characters,
+//! ≈ 190.5 bits of randomness). The checksum is the CRC-32/ISO-HDLC of the 32 random characters,
+//! written in base62 (`0-9A-Za-z`), most significant digit first, left-padded with `0`. The same
+//! checksum scheme validates GitHub tokens in `audit` ([`checksum6`]).
+//!
+//! Nothing here reads or writes files; keys are never logged.
+
+use rand::RngCore;
+use rand::rngs::OsRng;
+
+/// The key prefix.
+pub const PREFIX: &str = "vxr_";
+/// Number of random base62 characters.
+pub const RANDOM_LEN: usize = 32;
+/// Number of checksum characters.
+pub const CHECKSUM_LEN: usize = 6;
+/// Total key length in bytes (42).
+pub const KEY_LEN: usize = PREFIX.len() + RANDOM_LEN + CHECKSUM_LEN;
+/// The base62 alphabet, in digit order (`0`=0 … `9`=9, `A`=10 … `Z`=35, `a`=36 … `z`=61).
+pub const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/// CRC-32/ISO-HDLC of `data` written as exactly 6 base62 digits (most significant first).
+///
+/// `checksum6(b"0123456789ABCDEFGHIJKLMNOPQRSTUV") == "1ggZdL"` (CRC `0x5C339A43`).
+pub fn checksum6(data: &[u8]) -> String {
+    let mut n = crc32fast::hash(data) as u64;
+    let mut out = [b'0'; CHECKSUM_LEN];
+    for slot in out.iter_mut().rev() {
+        *slot = BASE62[(n % 62) as usize];
+        n /= 62;
+    }
+    String::from_utf8(out.to_vec()).expect("base62 is ASCII")
+}
+
+/// Build a key from its 32-character random part (no randomness involved; used by tests and
+/// the spec's vectors). The random part is not validated here; see [`verify`].
+pub fn key_from_random_part(random: &str) -> String {
+    format!("{PREFIX}{random}{}", checksum6(random.as_bytes()))
+}
+
+/// Generate a new key from the OS CSPRNG.
+///
+/// Each of the 62 symbols is equally likely: random bytes ≥ 248 (= 4 × 62) are discarded and the
+/// rest are taken modulo 62 (rejection sampling, no modulo bias).
+pub fn generate() -> String {
+    let mut random = String::with_capacity(RANDOM_LEN);
+    let mut buf = [0u8; 64];
+    while random.len() < RANDOM_LEN {
+        OsRng.fill_bytes(&mut buf);
+        for &b in &buf {
+            if b < 248 && random.len() < RANDOM_LEN {
+                random.push(BASE62[(b % 62) as usize] as char);
+            }
+        }
+    }
+    key_from_random_part(&random)
+}
+
+/// Why a string is not a valid key. The `Display` text names the failed property and never
+/// contains the key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum VerifyError {
+    /// The value does not start with `vxr_`.
+    #[error("prefix: a key starts with \"vxr_\"")]
+    Prefix,
+    /// The value is not 42 characters long.
+    #[error("length: a key is 42 characters long")]
+    Length,
+    /// A character after the prefix is not base62 (`0-9A-Za-z`).
+    #[error("charset: characters after \"vxr_\" must be 0-9, A-Z or a-z")]
+    Charset,
+    /// The last six characters are not the checksum of the 32 before them.
+    #[error("checksum: the last 6 characters do not match the checksum of the key body")]
+    Checksum,
+}
+
+/// Check a key's prefix, length, charset and checksum, in that order (`security-tools.md` §1).
+pub fn verify(key: &str) -> Result<(), VerifyError> {
+    if !key.starts_with(PREFIX) {
+        return Err(VerifyError::Prefix);
+    }
+    if key.len() != KEY_LEN {
+        return Err(VerifyError::Length);
+    }
+    let body = &key.as_bytes()[PREFIX.len()..];
+    if !body.iter().all(u8::is_ascii_alphanumeric) {
+        return Err(VerifyError::Charset);
+    }
+    let (random, sum) = body.split_at(RANDOM_LEN);
+    if checksum6(random).as_bytes() != sum {
+        return Err(VerifyError::Checksum);
+    }
+    Ok(())
+}
+
+/// `sha256:` + lower-case hex SHA-256 of `s` (the fingerprint used by keygen and audit).
+pub fn fingerprint(s: &[u8]) -> String {
+    use sha2::Digest;
+    format!("sha256:{}", hex::encode(sha2::Sha256::digest(s)))
+}
+
+/// The keyring service name voxray uses.
+pub const KEYRING_SERVICE: &str = "voxray";
+/// The default keyring account for the server key.
+pub const KEYRING_ACCOUNT: &str = "server_api_key";
+
+/// An OS keyring backend (`keyring_backend` in `config.md` §5.1, `VOXRAY_KEYRING_BACKEND`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyringBackend {
+    /// The platform default: on Linux the kernel keyring (Secret Service is not built in).
+    Auto,
+    /// Linux kernel keyutils (session keyring linked to the per-user persistent keyring).
+    Keyutils,
+    /// Freedesktop Secret Service over D-Bus (not compiled into this build).
+    SecretService,
+    /// Keyring disabled.
+    None,
+    /// In-process store, for tests only (forgotten when the process exits).
+    Mock,
+}
+
+impl KeyringBackend {
+    /// Parse a backend name; `None` for an unknown name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s.trim().to_ascii_lowercase().as_str() {
+            "" | "auto" => Self::Auto,
+            "keyutils" => Self::Keyutils,
+            "secret-service" | "secret_service" => Self::SecretService,
+            "none" => Self::None,
+            "mock" => Self::Mock,
+            _ => return None,
+        })
+    }
+
+    /// The concrete backend `Auto` resolves to on this platform.
+    pub fn resolve(self) -> Self {
+        match self {
+            Self::Auto if cfg!(target_os = "linux") => Self::Keyutils,
+            other => other,
+        }
+    }
+
+    /// Stable lower-case name (as in the `stored.backend` JSON member).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Auto => "auto",
+            Self::Keyutils => "keyutils",
+            Self::SecretService => "secret-service",
+            Self::None => "none",
+            Self::Mock => "mock",
+        }
+    }
+}
+
+/// Why storing a key failed. Messages never contain the key.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// An entry already exists for service/account and `force` was not given.
+    #[error(
+        "keyring entry {service}/{account} already exists ({backend}); pass --force to replace it"
+    )]
+    Exists {
+        /// Backend name.
+        backend: &'static str,
+        /// Service name.
+        service: String,
+        /// Account name.
+        account: String,
+    },
+    /// The backend is disabled or not available in this build or on this platform.
+    #[error("keyring backend {0}: {1}")]
+    Unavailable(&'static str, &'static str),
+    /// The backend reported an error.
+    #[error("keyring backend {backend}: cannot store {service}/{account}: {detail}")]
+    Backend {
+        /// Backend name.
+        backend: &'static str,
+        /// Service name.
+        service: String,
+        /// Account name.
+        account: String,
+        /// The platform error text (contains no secret).
+        detail: String,
+    },
+}
+
+/// Store `secret` under (`service`, `account`) in the given backend.
+///
+/// Returns the concrete backend used. An existing entry is an error unless `force` is true. On
+/// Linux keyutils, when the inherited session keyring is not usable (containers, CI), the
+/// process joins a fresh session keyring and retries; the key is linked into the per-user
+/// persistent keyring, where `serve` finds it.
+pub fn store_in_keyring(
+    backend: KeyringBackend,
+    service: &str,
+    account: &str,
+    secret: &str,
+    force: bool,
+) -> Result<KeyringBackend, StoreError> {
+    use std::sync::Arc;
+    let backend = backend.resolve();
+    let store: Arc<keyring_core::CredentialStore> = match backend {
+        KeyringBackend::None => {
+            return Err(StoreError::Unavailable("none", "the keyring is disabled"));
+        }
+        KeyringBackend::SecretService => {
+            return Err(StoreError::Unavailable(
+                "secret-service",
+                "not available in this build; use keyutils",
+            ));
+        }
+        KeyringBackend::Mock => keyring_core::mock::Store::new()
+            .map_err(|e| backend_err(backend, service, account, e))?,
+        #[cfg(target_os = "linux")]
+        KeyringBackend::Keyutils | KeyringBackend::Auto => {
+            linux_keyutils_keyring_store::Store::new()
+                .map_err(|e| backend_err(backend, service, account, e))?
+        }
+        #[cfg(not(target_os = "linux"))]
+        KeyringBackend::Keyutils | KeyringBackend::Auto => {
+            return Err(StoreError::Unavailable(
+                backend.name(),
+                "not available on this platform",
+            ));
+        }
+    };
+    let attempt = || -> Result<(), StoreError> {
+        let entry = keyring_core::Entry::new_in_store(&store, service, account)
+            .map_err(|e| backend_err(backend, service, account, e))?;
+        match entry.get_password() {
+            Ok(_) if !force => {
+                return Err(StoreError::Exists {
+                    backend: backend.name(),
+                    service: service.to_string(),
+                    account: account.to_string(),
+                });
+            }
+            Ok(_) | Err(keyring_core::Error::NoEntry) => {}
+            Err(e) => return Err(backend_err(backend, service, account, e)),
+        }
+        entry
+            .set_password(secret)
+            .map_err(|e| backend_err(backend, service, account, e))
+    };
+    match attempt() {
+        Err(StoreError::Backend { .. })
+            if backend == KeyringBackend::Keyutils && join_session_keyring() =>
+        {
+            attempt().map(|()| backend)
+        }
+        other => other.map(|()| backend),
+    }
+}
+
+fn backend_err(
+    backend: KeyringBackend,
+    service: &str,
+    account: &str,
+    e: keyring_core::Error,
+) -> StoreError {
+    StoreError::Backend {
+        backend: backend.name(),
+        service: service.to_string(),
+        account: account.to_string(),
+        detail: e.to_string(),
+    }
+}
+
+/// Join a fresh anonymous session keyring (`keyctl(KEYCTL_JOIN_SESSION_KEYRING, NULL)`).
+#[cfg(target_os = "linux")]
+fn join_session_keyring() -> bool {
+    const KEYCTL_JOIN_SESSION_KEYRING: libc::c_long = 1;
+    // SAFETY: keyctl with a NULL name takes no pointers we own; it only changes this process's
+    // session keyring.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_keyctl,
+            KEYCTL_JOIN_SESSION_KEYRING,
+            std::ptr::null::<libc::c_char>(),
+        )
+    };
+    rc >= 0
+}
+
+#[cfg(not(target_os = "linux"))]
+fn join_session_keyring() -> bool {
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crc_check_value() {
+        assert_eq!(crc32fast::hash(b"123456789"), 0xCBF4_3926);
+    }
+
+    #[test]
+    fn spec_vectors() {
+        let cases = [
+            ("0123456789ABCDEFGHIJKLMNOPQRSTUV", 0x5C33_9A43u32, "1ggZdL"),
+            (&"a".repeat(32), 0xCAB1_1777, "3i8aJj"),
+            (&"x".repeat(32), 0x00CE_3D88, "00uiAi"),
+        ];
+        for (random, crc, sum) in cases {
+            assert_eq!(crc32fast::hash(random.as_bytes()), crc);
+            assert_eq!(checksum6(random.as_bytes()), sum);
+            let key = key_from_random_part(random);
+            assert_eq!(key, format!("vxr_{random}{sum}"));
+            assert_eq!(verify(&key), Ok(()));
+        }
+    }
+
+    #[test]
+    fn generated_keys_verify_and_differ() {
+        let a = generate();
+        let b = generate();
+        assert_eq!(a.len(), KEY_LEN);
+        assert_ne!(a, b);
+        assert_eq!(verify(&a), Ok(()));
+    }
+
+    #[test]
+    fn symbols_are_roughly_uniform() {
+        let mut counts = [0usize; 62];
+        for _ in 0..400 {
+            let k = generate();
+            for b in k[4..36].bytes() {
+                counts[BASE62.iter().position(|&c| c == b).unwrap()] += 1;
+            }
+        }
+        // 12800 draws: expectation ≈ 206 per symbol; every symbol must appear, none dominate.
+        assert!(counts.iter().all(|&c| c > 120 && c < 320), "{counts:?}");
+    }
+
+    #[test]
+    fn verify_reports_the_failed_property() {
+        let good = key_from_random_part("0123456789ABCDEFGHIJKLMNOPQRSTUV");
+        assert_eq!(
+            verify(&good.replacen("vxr_", "vxk_", 1)),
+            Err(VerifyError::Prefix)
+        );
+        assert_eq!(verify(&good[..41]), Err(VerifyError::Length));
+        assert_eq!(
+            verify(&format!("{}!{}", &good[..10], &good[11..])),
+            Err(VerifyError::Charset)
+        );
+        let mut bad = good.clone().into_bytes();
+        bad[41] = if bad[41] == b'L' { b'M' } else { b'L' };
+        assert_eq!(
+            verify(&String::from_utf8(bad).unwrap()),
+            Err(VerifyError::Checksum)
+        );
+        let mut swapped = good.into_bytes();
+        swapped.swap(5, 6);
+        assert_eq!(
+            verify(&String::from_utf8(swapped).unwrap()),
+            Err(VerifyError::Checksum)
+        );
+    }
+
+    #[test]
+    fn error_text_never_contains_the_key() {
+        let key = generate();
+        let mut bad = key.clone();
+        bad.pop();
+        bad.push('!');
+        let msg = verify(&bad).unwrap_err().to_string();
+        assert!(!msg.contains(&key[4..20]));
+    }
+
+    #[test]
+    fn mock_store_roundtrip_and_exists() {
+        assert_eq!(
+            store_in_keyring(KeyringBackend::Mock, "voxray", "server_api_key", "k", false).unwrap(),
+            KeyringBackend::Mock
+        );
+        assert!(matches!(
+            store_in_keyring(KeyringBackend::None, "voxray", "a", "k", false),
+            Err(StoreError::Unavailable(..))
+        ));
+        assert_eq!(
+            KeyringBackend::parse("secret-service"),
+            Some(KeyringBackend::SecretService)
+        );
+        assert_eq!(KeyringBackend::parse("bogus"), None);
+    }
+}
