@@ -18,6 +18,7 @@
 //! - [`pipeline`]: frames, processors (bounded channels, system frames first), the pipeline
 //!   builder and the agents (`echo`).
 //! - [`audio`]: PCM helpers, rubato resampling, WAV reading.
+//! - [`pki`]: PEM certificate/key files: loading, key match, expiry.
 //! - [`metrics`]: the Prometheus registry and typed handles.
 //! - [`telemetry`]: tracing set-up (text or JSON on stderr).
 //! - [`security`]: keygen, the `audit` secret scanner, the `check` production checklist; no
@@ -27,6 +28,7 @@ pub mod cli;
 pub mod config;
 pub mod metrics;
 pub mod pipeline;
+pub mod pki;
 pub mod security;
 pub mod server;
 pub mod session;

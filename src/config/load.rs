@@ -179,7 +179,12 @@ pub fn load_with_keyring(
     if errors.is_empty() {
         Ok(loaded)
     } else {
-        Err(ConfigErrors(errors.into_iter().map(|e| format!("config error: {e}")).collect()))
+        Err(ConfigErrors(
+            errors
+                .into_iter()
+                .map(|e| format!("config error: {e}"))
+                .collect(),
+        ))
     }
 }
 
@@ -418,7 +423,14 @@ pub fn load_lenient(
     let (secrets, secret_errors) = resolver.resolve_all(&config, &file_source.to_string());
     errors.extend(secret_errors);
     warnings.append(&mut resolver.warnings);
-    let loaded = Loaded { config, secrets, file, warnings, infos, sources };
+    let loaded = Loaded {
+        config,
+        secrets,
+        file,
+        warnings,
+        infos,
+        sources,
+    };
     Ok((loaded, errors))
 }
 
