@@ -29,16 +29,14 @@ pub(crate) fn tls_error(key: &'static str, path: &Path, problem: impl Into<Strin
     }
 }
 
-/// Read a PEM certificate chain and private key (PKCS#8, PKCS#1 or SEC1) and check that the
-/// key belongs to the leaf certificate.
+/// Read a non-empty PEM certificate chain (leaf first).
 ///
 /// # Errors
-/// [`TlsError`] naming the key and path for missing, unreadable or unparsable files and for
-/// a key that does not match the certificate.
-pub fn load_certified_key(cert_path: &Path, key_path: &Path) -> Result<CertifiedKey, TlsError> {
-    let cert_pem = std::fs::read(cert_path)
+/// [`TlsError`] for an unreadable file, bad PEM, or no certificate in it.
+fn read_chain(cert_path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+    let pem = std::fs::read(cert_path)
         .map_err(|e| tls_error("tls_cert_file", cert_path, e.to_string()))?;
-    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&cert_pem)
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&pem)
         .collect::<Result<_, _>>()
         .map_err(|e| {
             tls_error(
@@ -54,6 +52,17 @@ pub fn load_certified_key(cert_path: &Path, key_path: &Path) -> Result<Certified
             "no certificate found in the PEM file",
         ));
     }
+    Ok(certs)
+}
+
+/// Read a PEM certificate chain and private key (PKCS#8, PKCS#1 or SEC1) and check that the
+/// key belongs to the leaf certificate.
+///
+/// # Errors
+/// [`TlsError`] naming the key and path for missing, unreadable or unparsable files and for
+/// a key that does not match the certificate.
+pub fn load_certified_key(cert_path: &Path, key_path: &Path) -> Result<CertifiedKey, TlsError> {
+    let certs = read_chain(cert_path)?;
     let key_pem =
         std::fs::read(key_path).map_err(|e| tls_error("tls_key_file", key_path, e.to_string()))?;
     let key = PrivateKeyDer::from_pem_slice(&key_pem).map_err(|_| {
@@ -87,24 +96,7 @@ pub fn load_certified_key(cert_path: &Path, key_path: &Path) -> Result<Certified
 /// # Errors
 /// [`TlsError`] for an unreadable file or an unparsable certificate.
 pub fn leaf_not_after(cert_path: &Path) -> Result<SystemTime, TlsError> {
-    let pem = std::fs::read(cert_path)
-        .map_err(|e| tls_error("tls_cert_file", cert_path, e.to_string()))?;
-    let der = CertificateDer::pem_slice_iter(&pem)
-        .next()
-        .ok_or_else(|| {
-            tls_error(
-                "tls_cert_file",
-                cert_path,
-                "no certificate found in the PEM file",
-            )
-        })?
-        .map_err(|e| {
-            tls_error(
-                "tls_cert_file",
-                cert_path,
-                format!("not a PEM certificate chain: {e}"),
-            )
-        })?;
+    let der = read_chain(cert_path)?.remove(0);
     let (_, cert) = x509_parser::parse_x509_certificate(&der).map_err(|e| {
         tls_error(
             "tls_cert_file",

@@ -266,10 +266,7 @@ fn cfg_unknown(ctx: &Context<'_>) -> Outcome {
             ev(key, "unknown key", hint, src)
         })
         .collect();
-    if evidence.is_empty() {
-        return Outcome::pass(vec![]);
-    }
-    Outcome::flag(
+    Outcome::unless_empty(
         Status::Warn,
         evidence,
         "Rename or remove unknown keys; a misspelt key silently keeps its default.",
@@ -292,10 +289,7 @@ fn cors_explicit(ctx: &Context<'_>) -> Outcome {
             )
         })
         .collect();
-    if evidence.is_empty() {
-        return Outcome::pass(vec![]);
-    }
-    Outcome::flag(
+    Outcome::unless_empty(
         Status::Fail,
         evidence,
         "Replace wildcards and \"null\" with every origin that serves your front-end: \"cors_allowed_origins\": [\"https://app.example.com\"].",
@@ -333,10 +327,7 @@ fn cors_https(ctx: &Context<'_>) -> Outcome {
             ));
         }
     }
-    if evidence.is_empty() {
-        return Outcome::pass(vec![]);
-    }
-    Outcome::flag(
+    Outcome::unless_empty(
         Status::Warn,
         evidence,
         "Serve front-ends over https and list only those origins; drop development origins in production.",
@@ -858,10 +849,7 @@ fn no_literal_secrets(ctx: &Context<'_>) -> Outcome {
             }
         }
     }
-    if evidence.is_empty() {
-        return Outcome::pass(vec![]);
-    }
-    Outcome::flag(
+    Outcome::unless_empty(
         Status::Fail,
         evidence,
         "Move each secret out of the file into the environment or a secret store, reference it as \"${OPENAI_API_KEY}\" or \"file:/run/secrets/openai\", and rotate it.",
@@ -1124,10 +1112,7 @@ fn non_root(ctx: &Context<'_>) -> Outcome {
     if ctx.dockerfile.is_none() {
         return Outcome::skip("not a Unix system");
     }
-    if evidence.is_empty() {
-        return Outcome::pass(vec![]);
-    }
-    Outcome::flag(
+    Outcome::unless_empty(
         Status::Fail,
         evidence,
         "Run voxray as an unprivileged user: `USER voxray` in the image, `runAsNonRoot: true` in Kubernetes, `User=voxray` in systemd.",

@@ -99,6 +99,19 @@ impl Outcome {
             reason: Some(reason.into()),
         }
     }
+    /// PASS when `evidence` is empty, else `status` with the evidence and the remediation.
+    pub fn unless_empty(
+        status: Status,
+        evidence: Vec<Evidence>,
+        remediation: impl Into<String>,
+    ) -> Self {
+        if evidence.is_empty() {
+            Self::pass(vec![])
+        } else {
+            Self::flag(status, evidence, remediation)
+        }
+    }
+
     /// A non-PASS status with evidence and a remediation.
     pub fn flag(status: Status, evidence: Vec<Evidence>, remediation: impl Into<String>) -> Self {
         Self {
