@@ -23,6 +23,7 @@ use tower::ServiceExt;
 use crate::config::Loaded;
 use crate::metrics::Metrics;
 use crate::session::{Lifecycle, SessionRegistry};
+use crate::transport::webrtc::{PeerManager, RtcSettings};
 use app::AppState;
 
 /// Errors that stop `serve` before it is up.
@@ -82,6 +83,13 @@ pub async fn run(loaded: Loaded) -> Result<(), ServeError> {
         metrics: metrics.clone(),
         tls: false,
         token_key,
+        webrtc: config.transport.webrtc().then(|| {
+            PeerManager::new(
+                RtcSettings::from_config(&config),
+                metrics.clone(),
+                sessions.close_signal(),
+            )
+        }),
     };
 
     let addr = format!("{}:{}", config.host, config.port);
