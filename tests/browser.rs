@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Server, audio_dir};
+use common::{Server, audio_dir, start_websocket};
 use serde_json::{Value, json};
 
 const KEY: &str = "browser-test-key-Qm4Zt8Lw2Xc7Nv5Rb1";
@@ -137,16 +137,7 @@ async fn builtin_client_talks_over_webrtc_and_websocket() {
     assert!(html.contains("RTCPeerConnection") && html.contains("/ws?format=json"));
     assert!(!html.contains("https://") && !html.contains("src=\"http"));
     // A backend holding the key hands the page a one-time token in the URL fragment.
-    let start: Value = reqwest::Client::new()
-        .post(server.url("/start"))
-        .header("X-API-Key", KEY)
-        .json(&json!({"transport": "websocket"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let start = start_websocket(&server, KEY).await;
     let wav = audio_dir()
         .join("utt02_command_piper-joe.wav")
         .canonicalize()

@@ -342,26 +342,28 @@ fn server() -> Server {
     Server::start(json!({"host": "127.0.0.1", "log_level": "debug"}), &[])
 }
 
-async fn post(server: &Server, path: &str, body: &Value) -> (u16, Value) {
+async fn request(
+    server: &Server,
+    method: reqwest::Method,
+    path: &str,
+    body: &Value,
+) -> (u16, String) {
     let res = reqwest::Client::new()
-        .post(server.url(path))
-        .json(body)
-        .send()
-        .await
-        .unwrap();
-    let status = res.status().as_u16();
-    let text = res.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-}
-
-async fn patch(server: &Server, path: &str, body: &Value) -> (u16, String) {
-    let res = reqwest::Client::new()
-        .patch(server.url(path))
+        .request(method, server.url(path))
         .json(body)
         .send()
         .await
         .unwrap();
     (res.status().as_u16(), res.text().await.unwrap())
+}
+
+async fn post(server: &Server, path: &str, body: &Value) -> (u16, Value) {
+    let (status, text) = request(server, reqwest::Method::POST, path, body).await;
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+async fn patch(server: &Server, path: &str, body: &Value) -> (u16, String) {
+    request(server, reqwest::Method::PATCH, path, body).await
 }
 
 async fn active(server: &Server) -> f64 {

@@ -154,3 +154,18 @@ pub fn audio_dir() -> PathBuf {
     }
     panic!("test audio not found next to the repository (../shared/data/audio)");
 }
+
+/// `POST /start` with `{"transport":"websocket"}` and an API key; the JSON answer
+/// (`sessionId`, `wsUrl`, `token`).
+pub async fn start_websocket(server: &Server, key: &str) -> serde_json::Value {
+    reqwest::Client::new()
+        .post(server.url("/start"))
+        .header("X-API-Key", key)
+        .json(&serde_json::json!({"transport": "websocket"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}

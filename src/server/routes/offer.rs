@@ -201,6 +201,20 @@ async fn on_known_pc(
     answer.map_err(rtc_error)
 }
 
+/// PATCH: validate the trickle body and hand its candidates to the peer connection.
+async fn add_candidates(
+    manager: &PeerManager,
+    request: &Map<String, Value>,
+    shape: Shape,
+) -> Result<Response, ApiError> {
+    let (pc_id, candidates) = trickle(request)?;
+    manager
+        .add_candidates(&pc_id, candidates)
+        .await
+        .map_err(rtc_error)?;
+    Ok(shape.patched())
+}
+
 async fn handle(
     state: &AppState,
     method: &Method,
@@ -212,12 +226,7 @@ async fn handle(
     let manager = manager(state)?;
     if method == Method::PATCH {
         let request = read_json(headers, body, state.config.max_request_body_bytes).await?;
-        let (pc_id, candidates) = trickle(&request)?;
-        manager
-            .add_candidates(&pc_id, candidates)
-            .await
-            .map_err(rtc_error)?;
-        return Ok(shape.patched());
+        return add_candidates(manager, &request, shape).await;
     }
     // Admission comes first (http.md §3), but renegotiating a known pc_id needs no slot, so a
     // refusal only stands once the body shows that this offer needs one.
@@ -272,12 +281,7 @@ async fn handle_session(
         // Bound to a peer connection: only requests carrying its pc_id find the session.
         (Some(bound), Some(pc_id)) if bound == pc_id => {
             if method == Method::PATCH {
-                let (pc_id, candidates) = trickle(&request)?;
-                manager
-                    .add_candidates(&pc_id, candidates)
-                    .await
-                    .map_err(rtc_error)?;
-                return Ok(shape.patched());
+                return add_candidates(manager, &request, shape).await;
             }
             let answer = on_known_pc(manager, pc_id, &request).await?;
             Ok(shape.answer(&answer, id))
