@@ -554,8 +554,49 @@ async fn start_session_is_single_use_with_trickle_ice() {
         .apply_answer(again["sdp"].as_str().unwrap(), &pc_id)
         .await;
     assert_eq!(active(&server).await, 1.0);
-
     client.close().await;
+    wait_active(&server, 0.0, Duration::from_millis(1500)).await;
+    let (status, _) = patch(&server, &path, &json!({"pc_id": pc_id, "candidates": []})).await;
+    assert_eq!(status, 404);
+
+    // restart_pc on another /start session: a new peer connection with a new pc_id, the old
+    // one gone, the session bound to the new one, and still exactly one slot held.
+    let (_, start) = post(&server, "/start", &json!({})).await;
+    let path = format!(
+        "/sessions/{}/api/offer",
+        start["sessionId"].as_str().unwrap()
+    );
+    let mut first = Client::new().await;
+    let sdp = first.offer(true).await;
+    let (status, answer) = post(&server, &path, &json!({"sdp": sdp, "type": "offer"})).await;
+    assert_eq!(status, 200);
+    let old_pc = answer["pc_id"].as_str().unwrap().to_string();
+    first
+        .apply_answer(answer["sdp"].as_str().unwrap(), &old_pc)
+        .await;
+    first.wait_connected().await;
+    let mut second = Client::new().await;
+    let sdp = second.offer(true).await;
+    let (status, answer) = post(
+        &server,
+        &path,
+        &json!({"sdp": sdp, "type": "offer", "pc_id": old_pc, "restart_pc": true}),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    let pc_id = answer["pc_id"].as_str().unwrap().to_string();
+    assert_ne!(pc_id, old_pc);
+    second
+        .apply_answer(answer["sdp"].as_str().unwrap(), &pc_id)
+        .await;
+    second.wait_connected().await;
+    wait_active(&server, 1.0, Duration::from_millis(1500)).await;
+    let (status, _) = patch(&server, &path, &json!({"pc_id": old_pc, "candidates": []})).await;
+    assert_eq!(status, 404);
+    let (status, _) = patch(&server, &path, &json!({"pc_id": pc_id, "candidates": []})).await;
+    assert_eq!(status, 200);
+    first.close().await;
+    second.close().await;
     wait_active(&server, 0.0, Duration::from_millis(1500)).await;
     // Ended: even its own pc_id no longer finds the session.
     let (status, body) = patch(&server, &path, &json!({"pc_id": pc_id, "candidates": []})).await;

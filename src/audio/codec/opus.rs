@@ -1,8 +1,9 @@
 //! Opus (RFC 6716) at 48 kHz mono for WebRTC media (`wire.md` §2.3; RTP payload format
 //! RFC 7587: the SDP says `opus/48000/2`, the stream itself may be mono).
 //!
-//! Backed by `opus2` with its pure-Rust `mousiki` backend, so the build needs no C toolchain
-//! or system library; libopus decodes its packets (and Chromium's) interoperate both ways.
+//! Backed by `opus2` linking the system libopus (Debian `libopus-dev` to build, `libopus0` to
+//! run; found with pkg-config). The pure-Rust `mousiki` backend was tried first and panics
+//! inside its CELT band decoder on ordinary speech packets, so it is not used.
 
 use bytes::Bytes;
 
