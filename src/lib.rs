@@ -14,10 +14,11 @@
 //!   body limits, graceful shutdown, route handlers.
 //! - [`session`]: admission (`max_sessions`), pending sessions from `/start`, lifecycle, and
 //!   the one-time WebSocket tokens.
-//! - [`transport`]: wire ↔ frames: the `/ws` transport and the protobuf/JSON/raw serializers.
+//! - [`transport`]: wire ↔ frames: the `/ws` transport and the protobuf/JSON/raw serializers,
+//!   the WebRTC transport (webrtc-rs peer connections, Opus, RTVI data channel).
 //! - [`pipeline`]: frames, processors (bounded channels, system frames first), the pipeline
 //!   builder and the agents (`echo`).
-//! - [`audio`]: PCM helpers, rubato resampling, WAV reading.
+//! - [`audio`]: PCM helpers, Opus codec, rubato resampling, WAV reading.
 //! - [`pki`]: PEM certificate/key files: loading, key match, expiry.
 //! - [`metrics`]: the Prometheus registry and typed handles.
 //! - [`telemetry`]: tracing set-up (text or JSON on stderr).

@@ -64,6 +64,21 @@ impl StreamResampler {
         out
     }
 
+    /// Feed PCM s16le mono bytes; returns the PCM s16le mono bytes that are ready (may be
+    /// empty while the first chunk fills).
+    pub fn process_pcm(&mut self, pcm_bytes: &[u8]) -> bytes::Bytes {
+        let input: Vec<f32> = super::pcm::from_bytes(pcm_bytes)
+            .into_iter()
+            .map(super::pcm::i16_to_f32)
+            .collect();
+        let out: Vec<i16> = self
+            .process(&input)
+            .into_iter()
+            .map(super::pcm::f32_to_i16)
+            .collect();
+        super::pcm::to_bytes(&out)
+    }
+
     /// Push out what is buffered (zero-padded) at the end of a stream.
     pub fn flush(&mut self) -> Vec<f32> {
         let rest = std::mem::take(&mut self.pending);

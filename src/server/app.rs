@@ -40,6 +40,8 @@ pub struct AppState {
     pub tls: bool,
     /// Random per-process key that signs WS tokens while no server key is configured.
     pub token_key: Arc<str>,
+    /// The WebRTC peer connections (present when `transport` enables WebRTC).
+    pub webrtc: Option<crate::transport::webrtc::PeerManager>,
 }
 
 impl AppState {

@@ -25,6 +25,7 @@ use tower::ServiceExt;
 use crate::config::{LoadOptions, Loaded};
 use crate::metrics::Metrics;
 use crate::session::{Lifecycle, SessionRegistry};
+use crate::transport::webrtc::{PeerManager, RtcSettings};
 use app::AppState;
 
 /// Errors that stop `serve` before it is up.
@@ -89,6 +90,13 @@ pub async fn run(loaded: Loaded, opts: LoadOptions) -> Result<(), ServeError> {
         metrics: metrics.clone(),
         tls: tls.is_some(),
         token_key,
+        webrtc: config.transport.webrtc().then(|| {
+            PeerManager::new(
+                RtcSettings::from_config(&config),
+                metrics.clone(),
+                sessions.close_signal(),
+            )
+        }),
     };
 
     let addr = format!("{}:{}", config.host, config.port);

@@ -19,10 +19,10 @@ use crate::audio::{pcm, resample::StreamResampler};
 use crate::metrics::Metrics;
 use crate::pipeline::agent::{echo::Echo, rtvi};
 use crate::pipeline::frame::{AudioFrame, Frame};
-use crate::pipeline::processor::TrySendError;
 use crate::pipeline::{Pipeline, PipelineBuilder};
 use crate::session::Slot;
 use crate::transport::serializer::{self, Encoder, Inbound, Outgoing, WireFormat};
+use crate::transport::session::{Control, SessionGuard, control_frame, push_audio};
 
 /// Server ping interval.
 const PING_EVERY: Duration = Duration::from_secs(20);
@@ -69,19 +69,6 @@ struct Rates {
     outbound: Option<StreamResampler>,
 }
 
-fn convert(resampler: &mut StreamResampler, pcm_bytes: &[u8]) -> Bytes {
-    let input: Vec<f32> = pcm::from_bytes(pcm_bytes)
-        .into_iter()
-        .map(pcm::i16_to_f32)
-        .collect();
-    let out: Vec<i16> = resampler
-        .process(&input)
-        .into_iter()
-        .map(pcm::f32_to_i16)
-        .collect();
-    pcm::to_bytes(&out)
-}
-
 /// Run one WebSocket session to its end. `slot` is the admission slot it holds.
 pub async fn run(
     socket: WebSocket,
@@ -90,15 +77,7 @@ pub async fn run(
     mut close_signal: tokio::sync::watch::Receiver<bool>,
     slot: Slot,
 ) {
-    let started = Instant::now();
-    metrics
-        .sessions_active
-        .with_label_values(&["websocket"])
-        .inc();
-    metrics
-        .sessions_started
-        .with_label_values(&["websocket"])
-        .inc();
+    let guard = SessionGuard::new(&metrics, "websocket", Some(slot));
     tracing::info!(format = ?params.format, sample_rate = params.sample_rate, "websocket session started");
 
     let pipeline = PipelineBuilder::default().then(Echo).start();
@@ -106,27 +85,18 @@ pub async fn run(
 
     match end {
         End::ClientGone => tracing::info!(
-            secs = started.elapsed().as_secs_f64(),
+            secs = guard.elapsed_secs(),
             "websocket session ended: client disconnected"
         ),
         End::Close(code, reason) => {
             tracing::info!(
                 code,
                 reason,
-                secs = started.elapsed().as_secs_f64(),
+                secs = guard.elapsed_secs(),
                 "websocket session closed"
             )
         }
     }
-    metrics
-        .sessions_active
-        .with_label_values(&["websocket"])
-        .dec();
-    metrics
-        .session_duration
-        .with_label_values(&["websocket"])
-        .observe(started.elapsed().as_secs_f64());
-    drop(slot);
 }
 
 async fn drive(
@@ -220,10 +190,10 @@ async fn drive(
                                 mono
                             } else {
                                 match &mut rates.inbound {
-                                    Some((from, r)) if *from == rate => convert(r, &mono),
+                                    Some((from, r)) if *from == rate => r.process_pcm(&mono),
                                     slot => match StreamResampler::new(rate, params.sample_rate) {
                                         Ok(mut r) => {
-                                            let out = convert(&mut r, &mono);
+                                            let out = r.process_pcm(&mono);
                                             *slot = Some((rate, r));
                                             out
                                         }
@@ -236,27 +206,19 @@ async fn drive(
                                 }
                             };
                             let audio = AudioFrame { pcm: mono, sample_rate: params.sample_rate, num_channels: 1 };
-                            match pipeline.input.try_send(Frame::InputAudio { audio, t_in }) {
-                                Ok(()) => {}
-                                Err(TrySendError::Full) => {
-                                    metrics.audio_frames_dropped.with_label_values(&["in", "queue_full"]).inc();
-                                }
-                                Err(TrySendError::Closed) => break,
+                            if !push_audio(&pipeline.input, audio, t_in, metrics) {
+                                break;
                             }
                             continue;
                         }
-                        Inbound::Text(text) => Frame::Text(text),
-                        Inbound::Transcription { text, user_id, timestamp } => Frame::Transcription { text, user_id, timestamp },
-                        Inbound::Interruption => Frame::Interruption { turn_id: 0 },
-                        Inbound::Rtvi(msg) if msg["type"] == "disconnect-bot" => {
-                            Frame::End { reason: "disconnect-bot".into() }
-                        }
-                        Inbound::Rtvi(msg) => Frame::ClientMessage(msg),
-                        Inbound::App(_) => continue,
-                        Inbound::Ignored => {
-                            metrics.ws_invalid_messages.inc();
-                            continue;
-                        }
+                        other => match control_frame(other) {
+                            Control::Frame(f) => f,
+                            Control::Skip => continue,
+                            Control::Invalid => {
+                                metrics.ws_invalid_messages.inc();
+                                continue;
+                            }
+                        },
                     };
                     // Control messages are never dropped: they wait.
                     pipeline.input.send(frame).await;
@@ -284,7 +246,7 @@ async fn drive(
                             Err(_) => continue,
                         },
                     };
-                    audio.pcm = convert(r, &audio.pcm);
+                    audio.pcm = r.process_pcm(&audio.pcm);
                     audio.sample_rate = out_rate;
                 }
                 let t_in = match &frame {

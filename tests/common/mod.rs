@@ -197,3 +197,18 @@ pub async fn https(
         .unwrap_or(0);
     Ok((status, head.to_ascii_lowercase(), body.to_string()))
 }
+
+/// `POST /start` with `{"transport":"websocket"}` and an API key; the JSON answer
+/// (`sessionId`, `wsUrl`, `token`).
+pub async fn start_websocket(server: &Server, key: &str) -> serde_json::Value {
+    reqwest::Client::new()
+        .post(server.url("/start"))
+        .header("X-API-Key", key)
+        .json(&serde_json::json!({"transport": "websocket"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}

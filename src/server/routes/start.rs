@@ -19,6 +19,7 @@ use crate::server::error::ApiError;
 use crate::server::limit::read_json;
 use crate::session::registry::unix_now;
 use crate::session::{PendingSession, token};
+use crate::transport::webrtc::client_ice_servers;
 
 /// Which session kind `/start` was asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,7 +81,7 @@ async fn create(
             if configured.as_array().is_some_and(|a| !a.is_empty()) {
                 out.insert(
                     "iceConfig".into(),
-                    json!({"iceServers": ice_servers(configured)}),
+                    json!({"iceServers": client_ice_servers(configured)}),
                 );
             } else if default_ice {
                 out.insert(
@@ -129,25 +130,6 @@ async fn create(
         slot,
     });
     Ok(out)
-}
-
-/// ICE servers as clients expect them: `{"urls":[…],"username"?,"credential"?}`.
-fn ice_servers(configured: &Value) -> Value {
-    let list = configured.as_array().cloned().unwrap_or_default();
-    Value::Array(
-        list.into_iter()
-            .map(|s| match s {
-                Value::String(url) => json!({"urls": [url]}),
-                Value::Object(mut m) => {
-                    if let Some(Value::String(u)) = m.get("urls").cloned() {
-                        m.insert("urls".into(), json!([u]));
-                    }
-                    Value::Object(m)
-                }
-                other => other,
-            })
-            .collect(),
-    )
 }
 
 /// `POST /start`: 200 with the bare Pipecat-shaped object.
