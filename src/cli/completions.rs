@@ -49,10 +49,7 @@ pub fn run(args: &CompletionsArgs, _global: &GlobalArgs) -> Result<u8, CliError>
     match &args.out {
         Some(dir) => {
             std::fs::create_dir_all(dir).map_err(|e| {
-                CliError::usage(format!(
-                    "completions: cannot create {}: {e}",
-                    dir.display()
-                ))
+                CliError::usage(format!("completions: cannot create {}: {e}", dir.display()))
             })?;
             let path = dir.join(file_name(args.shell));
             std::fs::write(&path, &bytes).map_err(|e| {

@@ -169,7 +169,11 @@ mod tests {
         let down = answer_once("HTTP/1.1 503 Service Unavailable\r\n\r\n");
         assert_eq!(probe(down, TIMEOUT), Ok(503));
         let junk = answer_once("SSH-2.0-OpenSSH\r\n");
-        assert!(probe(junk, TIMEOUT).unwrap_err().contains("not an HTTP response"));
+        assert!(
+            probe(junk, TIMEOUT)
+                .unwrap_err()
+                .contains("not an HTTP response")
+        );
     }
 
     #[test]

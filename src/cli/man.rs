@@ -34,9 +34,7 @@ pub fn pages() -> Vec<(String, Vec<u8>)> {
 }
 
 fn collect(cmd: clap::Command, source: &str, out: &mut Vec<(String, Vec<u8>)>) {
-    let man = Man::new(cmd.clone())
-        .source(source)
-        .manual("voxray manual");
+    let man = Man::new(cmd.clone()).source(source).manual("voxray manual");
     let mut roff = Vec::new();
     man.render(&mut roff)
         .expect("rendering into memory cannot fail");
@@ -84,8 +82,19 @@ mod tests {
     fn one_page_per_subcommand_with_the_top_page_first() {
         let names: Vec<String> = pages().into_iter().map(|(n, _)| n).collect();
         assert_eq!(names[0], "voxray.1");
-        for sub in ["serve", "keygen", "audit", "check", "completions", "man", "health"] {
-            assert!(names.contains(&format!("voxray-{sub}.1")), "{sub}: {names:?}");
+        for sub in [
+            "serve",
+            "keygen",
+            "audit",
+            "check",
+            "completions",
+            "man",
+            "health",
+        ] {
+            assert!(
+                names.contains(&format!("voxray-{sub}.1")),
+                "{sub}: {names:?}"
+            );
         }
         assert!(!names.iter().any(|n| n.contains("help")), "{names:?}");
     }
@@ -97,7 +106,7 @@ mod tests {
             .find(|(n, _)| n == "voxray-serve.1")
             .unwrap();
         let text = String::from_utf8(roff).unwrap();
-        assert!(text.starts_with(".ie \\n(.g .ds Aq \\(aq") || text.contains(".TH voxray\\-serve 1"));
+        assert!(text.contains(".TH voxray-serve 1 "), "{text}");
         assert!(text.contains("metrics\\-listen"), "{text}");
     }
 }
