@@ -140,14 +140,17 @@ async fn serves_health_as_uid_1001_from_a_read_only_config_and_root() {
         ("VOXRAY_PORT", port.as_str()),
         ("VOXRAY_SERVER_API_KEY", key.as_str()),
     ];
-    let health = contained(
-        &[&bin],
-        &["health", "--config", &config_arg],
-        &probe_env,
-        &app,
-    )
-    .output()
-    .unwrap();
+    let probe = || {
+        contained(
+            &[&bin],
+            &["health", "--config", &config_arg],
+            &probe_env,
+            &app,
+        )
+        .output()
+        .unwrap()
+    };
+    let health = probe();
     assert_eq!(
         health.status.code(),
         Some(0),
@@ -163,14 +166,7 @@ async fn serves_health_as_uid_1001_from_a_read_only_config_and_root() {
         "{}",
         server.log()
     );
-    let health = contained(
-        &[&bin],
-        &["health", "--config", &config_arg],
-        &probe_env,
-        &app,
-    )
-    .output()
-    .unwrap();
+    let health = probe();
     assert_eq!(health.status.code(), Some(1), "{health:?}");
     let err = String::from_utf8_lossy(&health.stderr);
     assert_eq!(err.lines().count(), 1, "{err}");

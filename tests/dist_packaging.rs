@@ -39,9 +39,19 @@ fn have(tool: &str, probe_arg: &str) -> bool {
     ok
 }
 
+/// Run `cmd`, which must succeed; a failure shows the command and both outputs.
 fn run(cmd: &mut Command) -> Output {
-    cmd.output()
-        .unwrap_or_else(|e| panic!("{:?} does not start: {e}", cmd.get_program()))
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("{:?} does not start: {e}", cmd.get_program()));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed ({}):\n{}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
 }
 
 /// One Dockerfile instruction: upper-cased keyword and its arguments (continuations joined,
@@ -202,17 +212,11 @@ fn dockerfile_final_stage_leaves_only_id() {
             .env_clear()
             .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"))
     };
-    let out = chroot(&["/bin/busybox", "--install", "-s"]);
-    assert!(out.status.success(), "busybox --install: {out:?}");
+    chroot(&["/bin/busybox", "--install", "-s"]);
     assert!(r.join("bin/sh").is_symlink());
     let prelude = "addgroup() { echo \"voxray:x:1001:\" >> /etc/group; }\n\
                    adduser() { echo \"voxray:x:1001:1001::/app:/sbin/nologin\" >> /etc/passwd; }\n";
-    let out = chroot(&["/bin/sh", "-c", &format!("{prelude}{script}")]);
-    assert!(
-        out.status.success(),
-        "final RUN failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    chroot(&["/bin/sh", "-c", &format!("{prelude}{script}")]);
     let mut left = Vec::new();
     let mut stack = vec![r.to_path_buf()];
     while let Some(dir) = stack.pop() {
@@ -246,15 +250,9 @@ fn hadolint_accepts_the_dockerfile() {
     if !have("hadolint", "--version") {
         return;
     }
-    let out = run(Command::new("hadolint")
+    run(Command::new("hadolint")
         .arg("Dockerfile")
         .current_dir(repo()));
-    assert!(
-        out.status.success(),
-        "hadolint Dockerfile:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 #[test]
@@ -316,7 +314,6 @@ fn systemd_unit_is_hardened_and_verifies() {
         .arg(&path)
         .env("MANPATH", dir.path().join("man")));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "systemd-analyze verify: {stderr}");
     assert!(
         stderr.trim().is_empty(),
         "systemd-analyze verify warned:\n{stderr}"
@@ -331,11 +328,6 @@ fn yaml_docs(rel: &str) -> Vec<Value> {
             "import json,sys,yaml; json.dump([d for d in yaml.safe_load_all(open(sys.argv[1])) if d is not None], sys.stdout)",
         ])
         .arg(repo().join(rel)));
-    assert!(
-        out.status.success(),
-        "{rel}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -353,16 +345,10 @@ fn kubernetes_manifests_validate_against_the_kubernetes_schemas() {
     if !have("kubernetes-validate", "--version") {
         return;
     }
-    let out = run(Command::new("kubernetes-validate")
+    run(Command::new("kubernetes-validate")
         .args(["--strict", "--quiet"])
         .args(MANIFESTS)
         .current_dir(repo()));
-    assert!(
-        out.status.success(),
-        "kubernetes-validate --strict:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 #[test]
@@ -489,18 +475,13 @@ fn docker_compose_mounts_the_config_read_only() {
     if !have("check-jsonschema", "--version") {
         return;
     }
-    let out = run(Command::new("check-jsonschema")
+    run(Command::new("check-jsonschema")
         .args([
             "--builtin-schema",
             "vendor.compose-spec",
             "packaging/docker-compose.yml",
         ])
         .current_dir(repo()));
-    assert!(
-        out.status.success(),
-        "compose schema: {}",
-        String::from_utf8_lossy(&out.stdout)
-    );
     let compose = &yaml_docs("packaging/docker-compose.yml")[0];
     let svc = &compose["services"]["voxray"];
     assert!(
@@ -526,7 +507,7 @@ fn debian_package_holds_binary_man_pages_completions_and_unit() {
     let out_dir = tempfile::tempdir().unwrap();
     let bin = PathBuf::from(env!("CARGO_BIN_EXE_voxray"));
     let target_dir = bin.parent().unwrap().parent().unwrap();
-    let out = run(Command::new("cargo")
+    run(Command::new("cargo")
         .args([
             "deb",
             "--no-build",
@@ -540,11 +521,6 @@ fn debian_package_holds_binary_man_pages_completions_and_unit() {
         .arg(out_dir.path())
         .current_dir(repo())
         .env("CARGO_TARGET_DIR", target_dir));
-    assert!(
-        out.status.success(),
-        "cargo deb: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let deb = std::fs::read_dir(out_dir.path())
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -587,11 +563,10 @@ fn debian_package_holds_binary_man_pages_completions_and_unit() {
     assert_eq!(field("Version"), format!("{}-1", env!("CARGO_PKG_VERSION")));
     // The packaged unit is the repository's.
     let unpacked = tempfile::tempdir().unwrap();
-    let out = run(Command::new("dpkg-deb")
+    run(Command::new("dpkg-deb")
         .arg("-x")
         .arg(&deb)
         .arg(unpacked.path()));
-    assert!(out.status.success());
     assert_eq!(
         std::fs::read_to_string(
             unpacked

@@ -5,7 +5,6 @@
 //! [`file_name`]); `scripts/gen-docs.sh` regenerates them and `tests/dist_docs.rs` fails when
 //! they are stale.
 
-use std::io::Write;
 use std::path::PathBuf;
 
 use clap::{Args, CommandFactory};
@@ -45,26 +44,8 @@ pub fn script(shell: Shell) -> Vec<u8> {
 /// # Errors
 /// The output file or stdout cannot be written (exit 2, naming the path).
 pub fn run(args: &CompletionsArgs, _global: &GlobalArgs) -> Result<u8, CliError> {
-    let bytes = script(args.shell);
-    match &args.out {
-        Some(dir) => {
-            std::fs::create_dir_all(dir).map_err(|e| {
-                CliError::usage(format!("completions: cannot create {}: {e}", dir.display()))
-            })?;
-            let path = dir.join(file_name(args.shell));
-            std::fs::write(&path, &bytes).map_err(|e| {
-                CliError::usage(format!("completions: cannot write {}: {e}", path.display()))
-            })?;
-            println!("{}", path.display());
-        }
-        None => {
-            let mut stdout = std::io::stdout().lock();
-            stdout
-                .write_all(&bytes)
-                .and_then(|()| stdout.flush())
-                .map_err(|e| CliError::usage(format!("completions: cannot write stdout: {e}")))?;
-        }
-    }
+    let files = [(file_name(args.shell), script(args.shell))];
+    super::generated::emit("completions", args.out.as_deref(), &files)?;
     Ok(EXIT_OK)
 }
 

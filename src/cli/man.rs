@@ -5,7 +5,6 @@
 //! them and `tests/dist_docs.rs` fails when they are stale. Pages carry no date, so the same
 //! CLI definition always yields the same bytes.
 
-use std::io::Write;
 use std::path::PathBuf;
 
 use clap::{Args, CommandFactory};
@@ -49,28 +48,7 @@ fn collect(cmd: clap::Command, source: &str, out: &mut Vec<(String, Vec<u8>)>) {
 /// # Errors
 /// A page or stdout cannot be written (exit 2, naming the path).
 pub fn run(args: &ManArgs, _global: &GlobalArgs) -> Result<u8, CliError> {
-    let pages = pages();
-    match &args.out {
-        Some(dir) => {
-            std::fs::create_dir_all(dir).map_err(|e| {
-                CliError::usage(format!("man: cannot create {}: {e}", dir.display()))
-            })?;
-            for (name, roff) in &pages {
-                let path = dir.join(name);
-                std::fs::write(&path, roff).map_err(|e| {
-                    CliError::usage(format!("man: cannot write {}: {e}", path.display()))
-                })?;
-                println!("{}", path.display());
-            }
-        }
-        None => {
-            let mut stdout = std::io::stdout().lock();
-            stdout
-                .write_all(&pages[0].1)
-                .and_then(|()| stdout.flush())
-                .map_err(|e| CliError::usage(format!("man: cannot write stdout: {e}")))?;
-        }
-    }
+    super::generated::emit("man", args.out.as_deref(), &pages())?;
     Ok(EXIT_OK)
 }
 
@@ -82,19 +60,11 @@ mod tests {
     fn one_page_per_subcommand_with_the_top_page_first() {
         let names: Vec<String> = pages().into_iter().map(|(n, _)| n).collect();
         assert_eq!(names[0], "voxray.1");
-        for sub in [
-            "serve",
-            "keygen",
-            "audit",
-            "check",
-            "completions",
-            "man",
-            "health",
-        ] {
-            assert!(
-                names.contains(&format!("voxray-{sub}.1")),
-                "{sub}: {names:?}"
-            );
+        let subcommands = Cli::command().get_subcommands().count();
+        assert_eq!(names.len(), 1 + subcommands, "{names:?}");
+        for sub in Cli::command().get_subcommands() {
+            let page = format!("voxray-{}.1", sub.get_name());
+            assert!(names.contains(&page), "{page}: {names:?}");
         }
         assert!(!names.iter().any(|n| n.contains("help")), "{names:?}");
     }

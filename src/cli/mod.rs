@@ -10,6 +10,7 @@
 pub mod audit;
 pub mod check;
 pub mod completions;
+mod generated;
 pub mod health;
 pub mod keygen;
 pub mod man;
