@@ -7,7 +7,7 @@
 //!
 //! # Layout
 //! - [`cli`]: the one clap definition and one file per subcommand (`serve`, `keygen`,
-//!   `audit`, `check`); `main.rs` only calls [`cli::main`].
+//!   `audit`, `check`, `completions`, `man`, `health`); `main.rs` only calls [`cli::main`].
 //! - [`config`]: the key table, schema and defaults, figment layering (defaults < file <
 //!   `VOXRAY_*` env < flags), validation naming the key path, secret resolution and redaction.
 //! - [`server`]: the HTTP appliance: router and middleware order, error envelope, auth, CORS,

@@ -38,6 +38,12 @@ impl Server {
         for (k, v) in env {
             cmd.env(k, v);
         }
+        Self::spawn(cmd, dir)
+    }
+
+    /// Spawn a prepared `voxray serve` command (any wrapper around it, e.g. `setpriv`) and
+    /// wait for its `listening addr=` line; `dir` lives as long as the server.
+    pub fn spawn(mut cmd: Command, dir: tempfile::TempDir) -> Server {
         cmd.stdout(Stdio::null()).stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("voxray starts");
         let stderr = child.stderr.take().unwrap();
