@@ -67,9 +67,15 @@ Register-ArgumentCompleter -Native -CommandName 'voxray' -ScriptBlock {
             break
         }
         'voxray;keygen' {
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'Number of keys to generate (1-100)')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Also store the key in the OS keyring (service "voxray"), where `serve` finds it')
+            [CompletionResult]::new('--account', '--account', [CompletionResultType]::ParameterName, 'Keyring account name')
+            [CompletionResult]::new('--verify', '--verify', [CompletionResultType]::ParameterName, 'Check a key''s prefix, length, charset and checksum instead of generating one (`-` reads the key from stdin, which keeps it out of the process list)')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file (JSON). Default: $VOXRAY_CONFIG, else ./config.json when it exists, else none')
             [CompletionResult]::new('--log-level', '--log-level', [CompletionResultType]::ParameterName, 'Log level: trace, debug, info, warn or error')
             [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Log line format')
+            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Replace an existing keyring entry')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only warnings and errors (same as --log-level warn)')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only warnings and errors (same as --log-level warn)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More output: -v debug, -vv trace')
@@ -81,9 +87,24 @@ Register-ArgumentCompleter -Native -CommandName 'voxray' -ScriptBlock {
             break
         }
         'voxray;audit' {
+            [CompletionResult]::new('--history-range', '--history-range', [CompletionResultType]::ParameterName, 'Limit --history to a revision range')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--baseline', '--baseline', [CompletionResultType]::ParameterName, 'Suppress findings listed in this baseline (or --format json report)')
+            [CompletionResult]::new('--write-baseline', '--write-baseline', [CompletionResultType]::ParameterName, 'Write a baseline of the current findings to FILE and exit 0')
+            [CompletionResult]::new('--allowlist', '--allowlist', [CompletionResultType]::ParameterName, 'Allowlist file (default: .voxray-audit.toml in the current directory, when present)')
+            [CompletionResult]::new('--exclude', '--exclude', [CompletionResultType]::ParameterName, 'Leave out files matching this glob (repeatable)')
+            [CompletionResult]::new('--max-decode-depth', '--max-decode-depth', [CompletionResultType]::ParameterName, 'Layers of base64 to decode and rescan (0 = off)')
+            [CompletionResult]::new('--max-file-size', '--max-file-size', [CompletionResultType]::ParameterName, 'Skip files larger than this')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file (JSON). Default: $VOXRAY_CONFIG, else ./config.json when it exists, else none')
             [CompletionResult]::new('--log-level', '--log-level', [CompletionResultType]::ParameterName, 'Log level: trace, debug, info, warn or error')
             [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Log line format')
+            [CompletionResult]::new('--history', '--history', [CompletionResultType]::ParameterName, 'Also scan the lines added by every commit of the repository''s history')
+            [CompletionResult]::new('--show-secrets', '--show-secrets', [CompletionResultType]::ParameterName, 'Print secrets and snippets unredacted')
+            [CompletionResult]::new('--no-ignore', '--no-ignore', [CompletionResultType]::ParameterName, 'Also scan files that git ignores')
+            [CompletionResult]::new('--no-git-checks', '--no-git-checks', [CompletionResultType]::ParameterName, 'Do not check whether config.json is tracked or un-ignored')
+            [CompletionResult]::new('--no-progress', '--no-progress', [CompletionResultType]::ParameterName, 'Never show a progress bar')
+            [CompletionResult]::new('--show-suppressed', '--show-suppressed', [CompletionResultType]::ParameterName, 'Also list suppressed findings')
+            [CompletionResult]::new('--exit-zero', '--exit-zero', [CompletionResultType]::ParameterName, 'Exit 0 even when there are findings (report-only use)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only warnings and errors (same as --log-level warn)')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only warnings and errors (same as --log-level warn)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More output: -v debug, -vv trace')
@@ -95,9 +116,17 @@ Register-ArgumentCompleter -Native -CommandName 'voxray' -ScriptBlock {
             break
         }
         'voxray;check' {
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--check', '--check', [CompletionResultType]::ParameterName, 'Run exactly these checks: comma-separated IDs or prefixes (VXP-TLS-001, VXP-TLS)')
+            [CompletionResult]::new('--skip', '--skip', [CompletionResultType]::ParameterName, 'Leave out these checks: comma-separated IDs or prefixes')
+            [CompletionResult]::new('--dockerfile', '--dockerfile', [CompletionResultType]::ParameterName, 'Check this Dockerfile''s final stage for a non-root USER (VXP-RUN-001)')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file (JSON). Default: $VOXRAY_CONFIG, else ./config.json when it exists, else none')
             [CompletionResult]::new('--log-level', '--log-level', [CompletionResultType]::ParameterName, 'Log level: trace, debug, info, warn or error')
             [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Log line format')
+            [CompletionResult]::new('--production', '--production', [CompletionResultType]::ParameterName, 'Run the whole production checklist (TLS, keys, metrics, git, user, network, …)')
+            [CompletionResult]::new('--strict', '--strict', [CompletionResultType]::ParameterName, 'Treat WARN as failure (exit 1)')
+            [CompletionResult]::new('--history', '--history', [CompletionResultType]::ParameterName, 'Also scan git history for secrets (VXP-GIT-003)')
+            [CompletionResult]::new('--behind-proxy', '--behind-proxy', [CompletionResultType]::ParameterName, 'TLS is terminated by a reverse proxy in front of voxray')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only warnings and errors (same as --log-level warn)')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only warnings and errors (same as --log-level warn)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More output: -v debug, -vv trace')

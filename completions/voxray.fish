@@ -66,6 +66,13 @@ complete -c voxray -n "__fish_voxray_using_subcommand serve" -s q -l quiet -d 'O
 complete -c voxray -n "__fish_voxray_using_subcommand serve" -s v -l verbose -d 'More output: -v debug, -vv trace'
 complete -c voxray -n "__fish_voxray_using_subcommand serve" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c voxray -n "__fish_voxray_using_subcommand serve" -s V -l version -d 'Print version'
+complete -c voxray -n "__fish_voxray_using_subcommand keygen" -l format -d 'Output format' -r -f -a "plain\t'The key alone'
+env\t'`VOXRAY_SERVER_API_KEY=<key>` (`VOXRAY_SERVER_API_KEYS=k1,k2` for several)'
+json\t'`{"key", "env", "fingerprint", "stored"}` (an array for several)'"
+complete -c voxray -n "__fish_voxray_using_subcommand keygen" -l count -d 'Number of keys to generate (1-100)' -r
+complete -c voxray -n "__fish_voxray_using_subcommand keygen" -l store -d 'Also store the key in the OS keyring (service "voxray"), where `serve` finds it' -r -f -a "keyring\t'The OS keyring (backend from `VOXRAY_KEYRING_BACKEND`: auto, keyutils, secret-service, none, mock)'"
+complete -c voxray -n "__fish_voxray_using_subcommand keygen" -l account -d 'Keyring account name' -r
+complete -c voxray -n "__fish_voxray_using_subcommand keygen" -l verify -d 'Check a key\'s prefix, length, charset and checksum instead of generating one (`-` reads the key from stdin, which keeps it out of the process list)' -r
 complete -c voxray -n "__fish_voxray_using_subcommand keygen" -l config -d 'Config file (JSON). Default: $VOXRAY_CONFIG, else ./config.json when it exists, else none' -r -F
 complete -c voxray -n "__fish_voxray_using_subcommand keygen" -l log-level -d 'Log level: trace, debug, info, warn or error' -r -f -a "trace\t''
 debug\t''
@@ -74,10 +81,21 @@ warn\t''
 error\t''"
 complete -c voxray -n "__fish_voxray_using_subcommand keygen" -l log-format -d 'Log line format' -r -f -a "text\t'Human-readable lines'
 json\t'One JSON object per line'"
+complete -c voxray -n "__fish_voxray_using_subcommand keygen" -l force -d 'Replace an existing keyring entry'
 complete -c voxray -n "__fish_voxray_using_subcommand keygen" -s q -l quiet -d 'Only warnings and errors (same as --log-level warn)'
 complete -c voxray -n "__fish_voxray_using_subcommand keygen" -s v -l verbose -d 'More output: -v debug, -vv trace'
 complete -c voxray -n "__fish_voxray_using_subcommand keygen" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c voxray -n "__fish_voxray_using_subcommand keygen" -s V -l version -d 'Print version'
+complete -c voxray -n "__fish_voxray_using_subcommand audit" -l history-range -d 'Limit --history to a revision range' -r
+complete -c voxray -n "__fish_voxray_using_subcommand audit" -l format -d 'Output format' -r -f -a "text\t'One finding per line'
+json\t'One JSON document (schemas/audit-report.v1.json)'
+sarif\t'SARIF 2.1.0'"
+complete -c voxray -n "__fish_voxray_using_subcommand audit" -l baseline -d 'Suppress findings listed in this baseline (or --format json report)' -r -F
+complete -c voxray -n "__fish_voxray_using_subcommand audit" -l write-baseline -d 'Write a baseline of the current findings to FILE and exit 0' -r -F
+complete -c voxray -n "__fish_voxray_using_subcommand audit" -l allowlist -d 'Allowlist file (default: .voxray-audit.toml in the current directory, when present)' -r -F
+complete -c voxray -n "__fish_voxray_using_subcommand audit" -l exclude -d 'Leave out files matching this glob (repeatable)' -r
+complete -c voxray -n "__fish_voxray_using_subcommand audit" -l max-decode-depth -d 'Layers of base64 to decode and rescan (0 = off)' -r
+complete -c voxray -n "__fish_voxray_using_subcommand audit" -l max-file-size -d 'Skip files larger than this' -r
 complete -c voxray -n "__fish_voxray_using_subcommand audit" -l config -d 'Config file (JSON). Default: $VOXRAY_CONFIG, else ./config.json when it exists, else none' -r -F
 complete -c voxray -n "__fish_voxray_using_subcommand audit" -l log-level -d 'Log level: trace, debug, info, warn or error' -r -f -a "trace\t''
 debug\t''
@@ -86,10 +104,23 @@ warn\t''
 error\t''"
 complete -c voxray -n "__fish_voxray_using_subcommand audit" -l log-format -d 'Log line format' -r -f -a "text\t'Human-readable lines'
 json\t'One JSON object per line'"
+complete -c voxray -n "__fish_voxray_using_subcommand audit" -l history -d 'Also scan the lines added by every commit of the repository\'s history'
+complete -c voxray -n "__fish_voxray_using_subcommand audit" -l show-secrets -d 'Print secrets and snippets unredacted'
+complete -c voxray -n "__fish_voxray_using_subcommand audit" -l no-ignore -d 'Also scan files that git ignores'
+complete -c voxray -n "__fish_voxray_using_subcommand audit" -l no-git-checks -d 'Do not check whether config.json is tracked or un-ignored'
+complete -c voxray -n "__fish_voxray_using_subcommand audit" -l no-progress -d 'Never show a progress bar'
+complete -c voxray -n "__fish_voxray_using_subcommand audit" -l show-suppressed -d 'Also list suppressed findings'
+complete -c voxray -n "__fish_voxray_using_subcommand audit" -l exit-zero -d 'Exit 0 even when there are findings (report-only use)'
 complete -c voxray -n "__fish_voxray_using_subcommand audit" -s q -l quiet -d 'Only warnings and errors (same as --log-level warn)'
 complete -c voxray -n "__fish_voxray_using_subcommand audit" -s v -l verbose -d 'More output: -v debug, -vv trace'
 complete -c voxray -n "__fish_voxray_using_subcommand audit" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c voxray -n "__fish_voxray_using_subcommand audit" -s V -l version -d 'Print version'
+complete -c voxray -n "__fish_voxray_using_subcommand check" -l format -d 'Output format' -r -f -a "text\t'`[PASS]`/`[FAIL]` lines for terminals (80 columns)'
+json\t'One JSON document (`schemas/check-report.v1.json`)'
+sarif\t'SARIF 2.1.0'"
+complete -c voxray -n "__fish_voxray_using_subcommand check" -l check -d 'Run exactly these checks: comma-separated IDs or prefixes (VXP-TLS-001, VXP-TLS)' -r
+complete -c voxray -n "__fish_voxray_using_subcommand check" -l skip -d 'Leave out these checks: comma-separated IDs or prefixes' -r
+complete -c voxray -n "__fish_voxray_using_subcommand check" -l dockerfile -d 'Check this Dockerfile\'s final stage for a non-root USER (VXP-RUN-001)' -r -F
 complete -c voxray -n "__fish_voxray_using_subcommand check" -l config -d 'Config file (JSON). Default: $VOXRAY_CONFIG, else ./config.json when it exists, else none' -r -F
 complete -c voxray -n "__fish_voxray_using_subcommand check" -l log-level -d 'Log level: trace, debug, info, warn or error' -r -f -a "trace\t''
 debug\t''
@@ -98,6 +129,10 @@ warn\t''
 error\t''"
 complete -c voxray -n "__fish_voxray_using_subcommand check" -l log-format -d 'Log line format' -r -f -a "text\t'Human-readable lines'
 json\t'One JSON object per line'"
+complete -c voxray -n "__fish_voxray_using_subcommand check" -l production -d 'Run the whole production checklist (TLS, keys, metrics, git, user, network, …)'
+complete -c voxray -n "__fish_voxray_using_subcommand check" -l strict -d 'Treat WARN as failure (exit 1)'
+complete -c voxray -n "__fish_voxray_using_subcommand check" -l history -d 'Also scan git history for secrets (VXP-GIT-003)'
+complete -c voxray -n "__fish_voxray_using_subcommand check" -l behind-proxy -d 'TLS is terminated by a reverse proxy in front of voxray'
 complete -c voxray -n "__fish_voxray_using_subcommand check" -s q -l quiet -d 'Only warnings and errors (same as --log-level warn)'
 complete -c voxray -n "__fish_voxray_using_subcommand check" -s v -l verbose -d 'More output: -v debug, -vv trace'
 complete -c voxray -n "__fish_voxray_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
