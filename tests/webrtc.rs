@@ -595,6 +595,20 @@ async fn start_session_is_single_use_with_trickle_ice() {
     assert_eq!(status, 404);
     let (status, _) = patch(&server, &path, &json!({"pc_id": pc_id, "candidates": []})).await;
     assert_eq!(status, 200);
+    // A real client talks before it hangs up: once the data channel is up on both sides the
+    // server notices the close (webrtc-rs reports a peer's DTLS close only as channel closes).
+    tokio::time::timeout(Duration::from_secs(5), second.dc_open.notified())
+        .await
+        .expect("data channel opens");
+    second
+        .dc
+        .send_text(
+            &json!({"label":"rtvi-ai","type":"client-ready","id":"r2","data":{"version":"2.2.0"}})
+                .to_string(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(second.wait_message("bot-ready").await["id"], "r2");
     first.close().await;
     second.close().await;
     wait_active(&server, 0.0, Duration::from_millis(1500)).await;

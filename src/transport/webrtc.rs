@@ -754,6 +754,8 @@ enum DcEvent {
     Open,
     Text(String),
     Closed,
+    /// The remote audio track ended (its transport closed): the peer is gone.
+    MediaEnded,
 }
 
 #[allow(clippy::too_many_lines)]
@@ -832,13 +834,18 @@ async fn drive(
                 }
                 Some(PcEvent::Track(track)) => {
                     if track.kind().await == RtpCodecKind::Audio {
-                        readers.push(tokio::spawn(read_track(
+                        let ended = dc_tx.clone();
+                        let reader = read_track(
                             track,
                             pipeline.input.clone(),
                             metrics.clone(),
                             muted.clone(),
                             first_audio.clone(),
-                        )));
+                        );
+                        readers.push(tokio::spawn(async move {
+                            reader.await;
+                            let _ = ended.send(DcEvent::MediaEnded).await;
+                        }));
                     }
                 }
                 Some(PcEvent::DataChannel(dc)) => {
@@ -852,6 +859,7 @@ async fn drive(
                 // The peer's DTLS close_notify closes every data channel (the peer connection
                 // state itself does not change), so this is how a closing peer is noticed.
                 Some(DcEvent::Closed) => break End::PeerGone("data channel closed"),
+                Some(DcEvent::MediaEnded) => break End::PeerGone("media track ended"),
                 None => {}
                 Some(DcEvent::Open) => channel.opened().await,
                 Some(DcEvent::Text(text)) => {
@@ -983,9 +991,11 @@ async fn read_channel(dc: Arc<dyn DataChannel>, tx: mpsc::Sender<DcEvent>) {
             _ => continue,
         };
         if tx.send(forward).await.is_err() {
-            break;
+            return;
         }
     }
+    // The channel is gone without an OnClose event: the peer went away all the same.
+    let _ = tx.send(DcEvent::Closed).await;
 }
 
 /// Decode the client's Opus packets to 16 kHz mono 20 ms frames and push them into the
