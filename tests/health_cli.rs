@@ -72,20 +72,27 @@ fn config_problems_exit_1_not_2() {
 }
 
 #[test]
-fn tls_is_reported_not_guessed() {
+fn tls_server_that_is_down_is_one_line_naming_the_https_url() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("cert.pem"), "x").unwrap();
     std::fs::write(dir.path().join("key.pem"), "x").unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+        .to_string();
     assert_unhealthy(
         run_cli(
             &["health"],
             &[
+                ("VOXRAY_PORT", &port),
                 ("VOXRAY_TLS_ENABLE", "true"),
                 ("VOXRAY_TLS_CERT_FILE", "cert.pem"),
                 ("VOXRAY_TLS_KEY_FILE", "key.pem"),
             ],
             dir.path(),
         ),
-        "tls_enable",
+        "https://127.0.0.1:",
     );
 }

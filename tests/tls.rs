@@ -62,6 +62,18 @@ async fn https_with_a_trusted_self_signed_certificate() {
     .unwrap();
     assert_eq!(status, 200);
     assert!(body.contains("\"wsUrl\":\"wss://localhost:"), "{body}");
+    // The container probe speaks https to its own server (no certificate-name check).
+    let (code, _, stderr) = common::run_cli(
+        &["health"],
+        &[
+            ("VOXRAY_PORT", &server.port.to_string()),
+            ("VOXRAY_TLS_ENABLE", "true"),
+            ("VOXRAY_TLS_CERT_FILE", cert.to_str().unwrap()),
+            ("VOXRAY_TLS_KEY_FILE", key.to_str().unwrap()),
+        ],
+        dir.path(),
+    );
+    assert_eq!(code, 0, "voxray health over TLS: {stderr}");
     // No plain-HTTP fallback on the TLS port.
     let plain = reqwest::get(server.url("/health")).await;
     assert!(plain.is_err(), "plain HTTP must not be served");
