@@ -81,11 +81,10 @@ pub fn run(args: &CheckArgs, global: &GlobalArgs) -> Result<u8, CliError> {
         .map_err(|e| CliError::usage(e.to_string()))?;
     let mut opts = LoadOptions::from_process_env();
     opts.config_path = global.config.clone();
-    let (loaded, problems) = config::load::load_lenient(&opts, &config::secret::NoKeyring)
-        .map_err(|e| CliError {
-            code: EXIT_ERROR,
-            lines: e.0,
-        })?;
+    let (loaded, problems) = config::load::load_lenient(&opts, None).map_err(|e| CliError {
+        code: EXIT_ERROR,
+        lines: e.0,
+    })?;
     let ctx = Context {
         loaded: &loaded,
         problems: &problems,

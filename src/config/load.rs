@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 
 use super::keys::{self, IGNORED_GO_KEYS, KEYS, Kind, SECTIONS};
 use super::schema::Config;
-use super::secret::{Keyring, NoKeyring, SecretResolver, Secrets};
+use super::secret::{Keyring, SecretResolver, Secrets};
 use super::validate::{Source, check_semantics, check_value, error_line};
 
 /// What to load: the explicit `--config` path, the environment snapshot and flag values.
@@ -164,7 +164,17 @@ fn read_file(path: &Path) -> Result<Map<String, Value>, String> {
 /// # Errors
 /// [`ConfigErrors`] with every problem found (`config.md` §8); nothing is started or written.
 pub fn load(opts: &LoadOptions) -> Result<Loaded, ConfigErrors> {
-    load_with_keyring(opts, &NoKeyring)
+    let (loaded, errors) = load_lenient(opts, None)?;
+    if errors.is_empty() {
+        Ok(loaded)
+    } else {
+        Err(ConfigErrors(
+            errors
+                .into_iter()
+                .map(|e| format!("config error: {e}"))
+                .collect(),
+        ))
+    }
 }
 
 /// [`load`] with an explicit keyring.
@@ -175,7 +185,7 @@ pub fn load_with_keyring(
     opts: &LoadOptions,
     keyring: &dyn Keyring,
 ) -> Result<Loaded, ConfigErrors> {
-    let (loaded, errors) = load_lenient(opts, keyring)?;
+    let (loaded, errors) = load_lenient(opts, Some(keyring))?;
     if errors.is_empty() {
         Ok(loaded)
     } else {
@@ -196,9 +206,11 @@ pub fn load_with_keyring(
 ///
 /// # Errors
 /// [`ConfigErrors`] only when the file is missing, unreadable or not a JSON object.
+///
+/// `keyring` overrides the OS keyring chosen by `keyring_backend` (tests pass a mock).
 pub fn load_lenient(
     opts: &LoadOptions,
-    keyring: &dyn Keyring,
+    keyring: Option<&dyn Keyring>,
 ) -> Result<(Loaded, Vec<String>), ConfigErrors> {
     let mut errors: Vec<String> = Vec::new();
     let mut warnings = Vec::new();
@@ -414,6 +426,14 @@ pub fn load_lenient(
     }
 
     // 7. Secrets.
+    let os_keyring;
+    let keyring = match keyring {
+        Some(k) => k,
+        None => {
+            os_keyring = super::keyring::OsKeyring::new(&config.keyring_backend);
+            &os_keyring
+        }
+    };
     let mut resolver = SecretResolver {
         env: &opts.env,
         keyring,

@@ -2,6 +2,7 @@
 //! (defaults < JSON file < `VOXRAY_*` env < flags), validation naming the key path, and secret
 //! resolution with redaction.
 
+pub mod keyring;
 pub mod keys;
 pub mod load;
 pub mod schema;

@@ -34,7 +34,9 @@ impl Server {
         cmd.arg("serve").arg("--config").arg(&path).args(args);
         cmd.current_dir(dir.path())
             .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default());
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            // Hermetic by default: no keys from the OS keyring of whoever runs the tests.
+            .env("VOXRAY_KEYRING_BACKEND", "none");
         for (k, v) in env {
             cmd.env(k, v);
         }
