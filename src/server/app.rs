@@ -234,15 +234,8 @@ async fn gate(State(state): State<AppState>, mut req: Request, next: Next) -> Re
     .await;
 
     let unauthorized = res.status() == StatusCode::UNAUTHORIZED;
+    stamp(&mut res, &id);
     let h = res.headers_mut();
-    h.insert(
-        "x-request-id",
-        HeaderValue::from_str(&id).expect("validated id"),
-    );
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
     if route.is_some_and(RouteKind::no_store) || unauthorized {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
@@ -270,6 +263,27 @@ async fn gate(State(state): State<AppState>, mut req: Request, next: Next) -> Re
         .with_label_values(&[method.as_str(), label])
         .observe(started.elapsed().as_secs_f64());
     state.metrics.http_in_flight.dec();
+    res
+}
+
+/// Headers every response carries: `X-Request-Id` and `X-Content-Type-Options: nosniff`.
+fn stamp(res: &mut Response, id: &str) {
+    let h = res.headers_mut();
+    h.insert(
+        "x-request-id",
+        HeaderValue::from_str(id).expect("validated id"),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+}
+
+/// The metrics listener's middleware: request id and `nosniff` only (no auth, no CORS).
+async fn stamp_only(req: Request, next: Next) -> Response {
+    let id = request_id(&req);
+    let mut res = next.run(req).await;
+    stamp(&mut res, &id);
     res
 }
 
@@ -328,5 +342,6 @@ pub fn metrics_router(state: AppState) -> Router {
     Router::new()
         .route("/metrics", get(routes::metrics::metrics))
         .fallback(|| async { ApiError::not_found("not found") })
+        .layer(middleware::from_fn(stamp_only))
         .with_state(state)
 }
