@@ -8,7 +8,6 @@
 //! are evaluated as `X = Y`; JWK objects with a private member `d` are private keys.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 
 use super::rules::{self, Confidence, Hit};
 
@@ -51,8 +50,6 @@ pub(crate) struct NotJson;
 struct Ctx {
     out: Vec<Hit>,
     path: String,
-    relevance: HashMap<String, bool>,
-    keybuf: String,
 }
 
 /// Walk `text` as JSON. Hits are in file offsets (through `map`). Err when `text` is not JSON.
@@ -60,8 +57,6 @@ pub(crate) fn walk(text: &str, map: &PosMap) -> Result<Vec<Hit>, NotJson> {
     let mut ctx = Ctx {
         out: Vec::new(),
         path: String::new(),
-        relevance: HashMap::new(),
-        keybuf: String::new(),
     };
     let mut p = Parser {
         text,
@@ -373,12 +368,7 @@ impl<'t> Parser<'t> {
             }
             ctx.out.truncate(before);
         }
-        if !(escaped
-            || s.contains("://")
-            || s.starts_with("${")
-            || rules::has_token_candidate(s)
-            || relevant(ctx))
-        {
+        if !(escaped || rules::worth_evaluating(&ctx.path, s)) {
             return;
         }
         let mut hits = Vec::new();
@@ -394,33 +384,6 @@ fn utf8_len(first: u8) -> usize {
         0xC0..=0xDF => 2,
         _ => 1,
     }
-}
-
-/// Whether values under the current path can match a key-dependent rule (cached per path with
-/// array indices erased).
-fn relevant(ctx: &mut Ctx) -> bool {
-    ctx.keybuf.clear();
-    let mut in_idx = false;
-    for c in ctx.path.chars() {
-        match c {
-            '[' => {
-                in_idx = true;
-                ctx.keybuf.push('[');
-            }
-            ']' => {
-                in_idx = false;
-                ctx.keybuf.push(']');
-            }
-            _ if in_idx => {}
-            _ => ctx.keybuf.push(c),
-        }
-    }
-    if let Some(&r) = ctx.relevance.get(ctx.keybuf.as_str()) {
-        return r;
-    }
-    let r = rules::key_relevant(&ctx.keybuf);
-    ctx.relevance.insert(ctx.keybuf.clone(), r);
-    r
 }
 
 fn push_mapped(ctx: &mut Ctx, hits: Vec<Hit>, m: &PosMap) {

@@ -13,16 +13,47 @@ use regex::Regex;
 
 use super::rules::{self, Hit};
 
-static KEY: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"^(?:"([^"]{1,256})"|'([^']{1,256})'|([A-Za-z_$][A-Za-z0-9_.\-/$@]{0,255}))[ \t]*(=|:(?:[ \t]|$))"#)
-        .expect("key regex")
-});
-static ENV_KEY: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^([A-Za-z_][A-Za-z0-9_]*)(?:=|[ \t]+)").expect("env key regex"));
 static JSON_PAIR: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#""((?:[^"\\\n]|\\.){1,256})"[ \t]*:[ \t]*"((?:[^"\\\n]|\\.)*)""#)
         .expect("json pair regex")
 });
+
+/// A key and its separator at the start of `rest`: `"key":`, `'key':`, `key:` (followed by a
+/// blank or the end), `key =`; with `env_form` (Dockerfile `ENV`) also `NAME value`.
+/// Returns the key and the byte offset just past the separator.
+fn parse_key(rest: &str, env_form: bool) -> Option<(&str, usize)> {
+    let b = rest.as_bytes();
+    let (key, mut i) = match *b.first()? {
+        q @ (b'"' | b'\'') => {
+            let end = rest[1..].find(q as char)?;
+            if end == 0 || end > 256 {
+                return None;
+            }
+            (&rest[1..1 + end], end + 2)
+        }
+        c if c.is_ascii_alphabetic() || c == b'_' || c == b'$' => {
+            let mut j = 1;
+            while j < b.len()
+                && j < 256
+                && (b[j].is_ascii_alphanumeric() || b"_.-/$@".contains(&b[j]))
+            {
+                j += 1;
+            }
+            (&rest[..j], j)
+        }
+        _ => return None,
+    };
+    let key_end = i;
+    while i < b.len() && (b[i] == b' ' || b[i] == b'\t') {
+        i += 1;
+    }
+    match b.get(i) {
+        Some(b'=') => Some((key, i + 1)),
+        Some(b':') if matches!(b.get(i + 1), None | Some(b' ' | b'\t')) => Some((key, i + 1)),
+        Some(_) if env_form && i > key_end && b[0] != b'"' && b[0] != b'\'' => Some((key, i)),
+        _ => None,
+    }
+}
 
 struct Frame {
     /// Children are lines indented more than this.
@@ -177,21 +208,7 @@ pub(crate) fn scan_lines(text: &str, out: &mut Vec<Hit>) {
                 break;
             }
         }
-        let parsed = KEY
-            .captures(rest)
-            .map(|c| {
-                let k = c.get(1).or(c.get(2)).or(c.get(3)).expect("key group");
-                (k.as_str().to_string(), c.get(0).expect("match").end())
-            })
-            .or_else(|| {
-                env_form.then(|| ENV_KEY.captures(rest)).flatten().map(|c| {
-                    (
-                        c.get(1).expect("name").as_str().to_string(),
-                        c.get(0).expect("match").end(),
-                    )
-                })
-            });
-        let Some((key, sep_end)) = parsed else {
+        let Some((key, sep_end)) = parse_key(rest, env_form) else {
             if is_item && !rest.is_empty() {
                 let (voff, v) = clean_value(line, rest_off);
                 let path = path_of(&stack, &section, None);
@@ -201,6 +218,7 @@ pub(crate) fn scan_lines(text: &str, out: &mut Vec<Hit>) {
         };
         let (voff, value) = clean_value(line, rest_off + sep_end);
         let key_indent = rest_off as isize;
+        let key = key.to_string();
         let path = path_of(&stack, &section, Some(&key));
         let lower = key.to_ascii_lowercase();
         if lower == "name" || lower == "key" {
@@ -242,11 +260,10 @@ fn flow_map(path: &str, line: &str, ls: usize, voff: usize, out: &mut Vec<Hit>) 
     for part in inner.split(',') {
         let t = part.trim_start();
         let toff = inner_off + off + (part.len() - t.len());
-        if let Some(c) = KEY.captures(t) {
-            let k = c.get(1).or(c.get(2)).or(c.get(3)).expect("key group");
-            let (v_off, v) = clean_value(line, toff + c.get(0).expect("m").end());
+        if let Some((k, sep_end)) = parse_key(t, false) {
+            let (v_off, v) = clean_value(line, toff + sep_end);
             let v = v.trim_end_matches('}').trim_end();
-            eval_at(&format!("{path}.{}", k.as_str()), v, ls + v_off, out);
+            eval_at(&format!("{path}.{k}"), v, ls + v_off, out);
         }
         off += part.len() + 1;
     }
@@ -271,7 +288,7 @@ fn flow_list(path: &str, line: &str, ls: usize, voff: usize, len: usize, out: &m
 }
 
 fn eval_at(path: &str, value: &str, abs: usize, out: &mut Vec<Hit>) {
-    if value.is_empty() {
+    if value.is_empty() || !rules::worth_evaluating(path, value) {
         return;
     }
     let mut hits = Vec::new();

@@ -265,27 +265,31 @@ struct Gated {
     re: Regex,
     keywords: &'static [&'static str],
     kw_re: Regex,
+    /// Longest token the rule's regex can match within the scanned window.
+    max_len: usize,
 }
 
 static GATED: LazyLock<Vec<Gated>> = LazyLock::new(|| {
-    let g = |rule_id, re: &str, keywords: &'static [&'static str]| {
+    let g = |rule_id, re: &str, keywords: &'static [&'static str], max_len| {
         let alt: Vec<String> = keywords.iter().map(|k| regex::escape(k)).collect();
         Gated {
             rule_id,
             re: Regex::new(re).expect("gated regex"),
             keywords,
             kw_re: Regex::new(&format!("(?i){}", alt.join("|"))).expect("keyword regex"),
+            max_len,
         }
     };
     vec![
-        g("daily-api-key", r"[0-9a-f]{64}", &["daily"]),
-        g("deepgram-api-key", r"[0-9a-f]{40}", &["deepgram"]),
+        g("daily-api-key", r"[0-9a-f]{64}", &["daily"], 65),
+        g("deepgram-api-key", r"[0-9a-f]{40}", &["deepgram"], 41),
         g(
             "elevenlabs-api-key",
             r"[0-9a-f]{32}",
             &["elevenlabs", "xi-api-key", "xi_api_key"],
+            33,
         ),
-        g("twilio-api-key", r"SK[0-9a-f]{32}", &["twilio"]),
+        g("twilio-api-key", r"SK[0-9a-f]{32}", &["twilio"], 35),
         g(
             "aws-session-token",
             r"[A-Za-z0-9/+=]{100,}",
@@ -295,11 +299,13 @@ static GATED: LazyLock<Vec<Gated>> = LazyLock::new(|| {
                 "sessiontoken",
                 "securitytoken",
             ],
+            8192,
         ),
         g(
             "aws-secret-access-key",
             r"[A-Za-z0-9/+]{40}",
             &["aws", "secret_access_key", "secretaccesskey"],
+            41,
         ),
     ]
 });
@@ -331,7 +337,10 @@ fn after_ok(text: &str, end: usize) -> bool {
 /// True when a Tier-1 prefix rule matches the whole of `value` (used by the classifier to keep
 /// `AKIA…`-style tokens out of the env-var-name class).
 pub fn matches_token_rule(value: &str) -> bool {
-    TOKENS.each.iter().any(|(_, re)| re.is_match(value))
+    TOKENS
+        .combined
+        .find(value)
+        .is_some_and(|m| m.start() == 0 && m.end() == value.len())
 }
 
 /// Context for Tier-1 matching.
@@ -362,6 +371,12 @@ fn has_keyword(text: &str, start: usize, path_lower: &str, keywords: &[&str]) ->
 /// Run every Tier-1 rule over `text`, appending hits (placeholders and public look-alikes
 /// excluded). `ctx.key_path` supplies keywords for the gated rules.
 pub fn scan_tokens(text: &str, ctx: TokenCtx<'_>, out: &mut Vec<Hit>) {
+    scan_prefixed(text, out);
+    scan_gated(text, ctx, out);
+}
+
+/// The prefix-led Tier-1 rules (one combined regex).
+fn scan_prefixed(text: &str, out: &mut Vec<Hit>) {
     let t = &*TOKENS;
     let mut pos = 0;
     while let Some(m) = t.combined.find_at(text, pos) {
@@ -432,7 +447,6 @@ pub fn scan_tokens(text: &str, ctx: TokenCtx<'_>, out: &mut Vec<Hit>) {
         };
         out.push(Hit::new(rule_id, s, e, tok, confidence));
     }
-    scan_gated(text, ctx, out);
 }
 
 fn checksum_conf(ok: bool) -> Confidence {
@@ -492,6 +506,10 @@ fn private_key_block(text: &str, s: usize, e: usize) -> Option<Hit> {
         .then(|| Hit::new("private-key", s, end, &text[s..end], Confidence::High))
 }
 
+/// Keyword-gated rules. With the keyword in the key path the whole text is searched (a value);
+/// otherwise only the stretch after each keyword occurrence on its line (the keyword must lie
+/// within the 40 characters before the token), plus ±5 lines around AWS key ids for AWS
+/// secrets, so multi-megabyte texts cost one keyword search per rule.
 fn scan_gated(text: &str, ctx: TokenCtx<'_>, out: &mut Vec<Hit>) {
     let path_lower = ctx
         .key_path
@@ -500,30 +518,76 @@ fn scan_gated(text: &str, ctx: TokenCtx<'_>, out: &mut Vec<Hit>) {
     if !ANY_KEYWORD.is_match(&path_lower) && !ANY_KEYWORD.is_match(text) {
         return;
     }
-    let hex_key_path = is_digest_key(&path_lower);
+    let digest_key = is_digest_key(&path_lower);
     for g in GATED.iter() {
-        if !g.kw_re.is_match(&path_lower) && !g.kw_re.is_match(text) {
-            continue;
+        let mut regions: Vec<(usize, usize)> = Vec::new();
+        if g.kw_re.is_match(&path_lower) {
+            regions.push((0, text.len()));
+        } else {
+            for k in g.kw_re.find_iter(text) {
+                let mut cap = (k.start() + 40 + g.max_len).min(text.len());
+                while !text.is_char_boundary(cap) {
+                    cap -= 1;
+                }
+                let end = text[k.end()..cap].find('\n').map_or(cap, |i| k.end() + i);
+                regions.push((k.end(), end));
+            }
+            if g.rule_id == "aws-secret-access-key" {
+                for m in AWS_KEY_ID.find_iter(text) {
+                    regions.push(lines_around(text, m.start(), 5));
+                }
+            }
         }
-        for m in g.re.find_iter(text) {
-            let (s, e) = (m.start(), m.end());
-            if !before_ok(text, s) || !after_ok(text, e) {
+        let mut last_end = 0;
+        for (a, b) in regions {
+            let a = a.max(last_end);
+            if a >= b {
                 continue;
             }
-            let tok = m.as_str();
-            let ok = match g.rule_id {
-                "aws-secret-access-key" => aws_secret_ok(text, s, &path_lower, tok),
-                "aws-session-token" => has_keyword(text, s, &path_lower, g.keywords),
-                _ => {
-                    has_keyword(text, s, &path_lower, g.keywords)
-                        && !(hex_key_path && g.rule_id == "elevenlabs-api-key")
+            last_end = b;
+            for m in g.re.find_iter(&text[a..b]) {
+                let (s, e) = (a + m.start(), a + m.end());
+                if !before_ok(text, s) || !after_ok(text, e) {
+                    continue;
                 }
-            };
-            if ok && !is_placeholder(tok) && !out.iter().any(|h| h.start == s) {
-                out.push(Hit::new(g.rule_id, s, e, tok, Confidence::High));
+                let tok = m.as_str();
+                let ok = match g.rule_id {
+                    "aws-secret-access-key" => aws_secret_ok(text, s, &path_lower, tok),
+                    "aws-session-token" => has_keyword(text, s, &path_lower, g.keywords),
+                    "elevenlabs-api-key" if digest_key => false,
+                    _ => has_keyword(text, s, &path_lower, g.keywords),
+                };
+                if ok && !is_placeholder(tok) && !out.iter().any(|h| h.start == s) {
+                    out.push(Hit::new(g.rule_id, s, e, tok, Confidence::High));
+                }
             }
         }
     }
+}
+
+/// Byte range of the lines within `n` lines of the one holding `at`.
+fn lines_around(text: &str, at: usize, n: usize) -> (usize, usize) {
+    let mut lo = at;
+    for _ in 0..=n {
+        match text[..lo].rfind('\n') {
+            Some(i) => lo = i,
+            None => {
+                lo = 0;
+                break;
+            }
+        }
+    }
+    let mut hi = at;
+    for _ in 0..=n {
+        match text[hi..].find('\n') {
+            Some(i) => hi += i + 1,
+            None => {
+                hi = text.len();
+                break;
+            }
+        }
+    }
+    (lo, hi)
 }
 
 fn aws_secret_ok(text: &str, s: usize, path_lower: &str, tok: &str) -> bool {
@@ -905,17 +969,141 @@ fn is_id_key(ident: &str) -> bool {
     split_words(ident).last().is_some_and(|w| w == "id")
 }
 
-/// Cheap pre-check: could a Tier-1 prefix rule match somewhere in `value`?
-pub(crate) fn has_token_candidate(value: &str) -> bool {
-    TOKENS.combined.is_match(value)
+/// What the key-dependent rules think of a key path (computed once per path shape).
+#[derive(Debug, Clone, Default)]
+struct KeyInfo {
+    /// A gated Tier-1 keyword occurs in the path.
+    gated_kw: bool,
+    /// Tier 2 location.
+    schema: bool,
+    /// Comma-separated key list variable.
+    list_var: bool,
+    /// `_env`, `_file`, … names, or SealedSecret `encryptedData`: no Tiers 2-3.
+    reference: bool,
+    /// `*_id` / digest-like names: no Tier 3.
+    benign: bool,
+    /// Tier-3 name class.
+    class: Option<NameClass>,
 }
 
-/// Cheap pre-check on a key path alone: could Tier 2, Tier 3 or a keyword-gated Tier-1 rule
-/// fire for a value under it? (`[n]` indices may be written `[]`.)
-pub(crate) fn key_relevant(key_path: &str) -> bool {
-    let ident = key_path.rsplit(['.', '>']).next().unwrap_or(key_path);
-    let ident = ident.split('[').next().unwrap_or(ident);
-    is_schema_secret_path(key_path) || name_class(ident).is_some() || ANY_KEYWORD.is_match(key_path)
+impl KeyInfo {
+    fn compute(shape: &str) -> Self {
+        let ident = shape.rsplit(['.', '>']).next().unwrap_or(shape);
+        let ident = ident.split('[').next().unwrap_or(ident);
+        let lower = shape.to_ascii_lowercase();
+        KeyInfo {
+            gated_kw: ANY_KEYWORD.is_match(shape),
+            schema: is_schema_secret_path(shape),
+            list_var: is_list_var(shape),
+            reference: is_reference_key(ident) || lower.contains("encrypteddata"),
+            benign: is_id_key(ident) || is_digest_key(&lower),
+            class: name_class(ident),
+        }
+    }
+
+    fn relevant(&self) -> bool {
+        self.gated_kw || self.schema || self.class.is_some()
+    }
+}
+
+/// FNV-1a, a fast hasher for the small per-thread key cache.
+#[derive(Default)]
+struct Fnv(u64);
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for &b in bytes {
+            h = (h ^ b as u64).wrapping_mul(0x100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+type KeyCache =
+    std::collections::HashMap<String, std::rc::Rc<KeyInfo>, std::hash::BuildHasherDefault<Fnv>>;
+
+thread_local! {
+    static KEY_INFO: std::cell::RefCell<(String, KeyCache)> = std::cell::RefCell::new((String::new(), KeyCache::default()));
+}
+
+fn key_info(key_path: &str) -> std::rc::Rc<KeyInfo> {
+    KEY_INFO.with(|c| {
+        let mut c = c.borrow_mut();
+        let (buf, map) = &mut *c;
+        buf.clear();
+        let mut in_idx = false;
+        for ch in key_path.chars() {
+            match ch {
+                '[' => in_idx = true,
+                ']' => {
+                    in_idx = false;
+                    buf.push_str("[]");
+                }
+                _ if in_idx => {}
+                _ => buf.push(ch),
+            }
+        }
+        if let Some(k) = map.get(buf.as_str()) {
+            return k.clone();
+        }
+        if map.len() > 50_000 {
+            map.clear();
+        }
+        let k = std::rc::Rc::new(KeyInfo::compute(buf));
+        map.insert(buf.clone(), k.clone());
+        k
+    })
+}
+
+/// Literal prefixes of the prefix-led Tier-1 rules: a fast prefilter for short values.
+static PREFIX_LITERALS: LazyLock<aho_corasick::AhoCorasick> = LazyLock::new(|| {
+    aho_corasick::AhoCorasick::new([
+        "vxr_",
+        "sk-",
+        "sk_",
+        "rk_",
+        "gsk_",
+        "AIza",
+        "AKIA",
+        "ASIA",
+        "ABIA",
+        "ACCA",
+        "ghp_",
+        "gho_",
+        "ghu_",
+        "ghs_",
+        "ghr_",
+        "github_pat_",
+        "xox",
+        "hooks.slack.com",
+        "whsec_",
+        "eyJ",
+        "earer",
+        "-----BEGIN",
+    ])
+    .expect("prefix automaton")
+});
+
+/// Could a prefix-led Tier-1 rule match somewhere in `value`?
+fn has_token_candidate(value: &str) -> bool {
+    PREFIX_LITERALS.is_match(value) && TOKENS.combined.is_match(value)
+}
+
+/// Cheap pre-check before [`evaluate`]: can any rule fire for `value` under `key_path`?
+/// (A token prefix, a URL, a `${…}` default, escapes, or a key some rule cares about.)
+pub(crate) fn worth_evaluating(key_path: &str, value: &str) -> bool {
+    value.contains("://")
+        || value.starts_with("${")
+        || has_token_candidate(value)
+        || key_info(key_path).relevant()
 }
 
 /// Run every rule over one value found under `key_path` (JSON path, YAML path or variable
@@ -932,7 +1120,8 @@ pub fn scan_pair(key_path: &str, value: &str) -> Vec<Hit> {
 /// Evaluate `value` under `key_path` with all tiers; hits relative to `value`, key path set.
 pub(crate) fn evaluate(key_path: &str, value: &str, out: &mut Vec<Hit>) {
     let first = out.len();
-    evaluate_inner(key_path, value, out);
+    let ki = key_info(key_path);
+    evaluate_inner(key_path, &ki, value, out);
     for h in &mut out[first..] {
         if h.key_path.is_none() && !key_path.is_empty() {
             h.key_path = Some(key_path.to_string());
@@ -940,32 +1129,34 @@ pub(crate) fn evaluate(key_path: &str, value: &str, out: &mut Vec<Hit>) {
     }
 }
 
-fn evaluate_inner(key_path: &str, value: &str, out: &mut Vec<Hit>) {
+fn evaluate_inner(key_path: &str, ki: &KeyInfo, value: &str, out: &mut Vec<Hit>) {
     let before = out.len();
-    scan_tokens(
-        value,
-        TokenCtx {
-            key_path: Some(key_path),
-        },
-        out,
-    );
+    if has_token_candidate(value) {
+        scan_prefixed(value, out);
+    }
+    if ki.gated_kw {
+        scan_gated(
+            value,
+            TokenCtx {
+                key_path: Some(key_path),
+            },
+            out,
+        );
+    }
     scan_dsn(value, out);
     if out.len() > before {
         // The value is (or holds) a token or a DSN password: Tiers 2-3 would only repeat it.
         return;
     }
-    let ident = key_path.rsplit(['.', '>']).next().unwrap_or(key_path);
-    let ident = ident.split('[').next().unwrap_or(ident);
-    let path_lower = key_path.to_ascii_lowercase();
-    if is_reference_key(ident) || path_lower.contains("encrypteddata") {
+    if ki.reference {
         return;
     }
     // The value proper, trimmed, with its offset.
     let lead = value.len() - value.trim_start().len();
     let v = value.trim();
-    if let Some((off, default)) = default_part(v) {
+    if let Some((off, default)) = v.starts_with("${").then(|| default_part(v)).flatten() {
         let mut sub = Vec::new();
-        evaluate_inner(key_path, default, &mut sub);
+        evaluate_inner(key_path, ki, default, &mut sub);
         for mut h in sub {
             h.start += lead + off;
             h.end += lead + off;
@@ -975,8 +1166,8 @@ fn evaluate_inner(key_path: &str, value: &str, out: &mut Vec<Hit>) {
         }
         return;
     }
-    if is_schema_secret_path(key_path) {
-        if is_list_var(key_path) && v.contains(',') {
+    if ki.schema {
+        if ki.list_var && v.contains(',') {
             let mut off = lead;
             for item in v.split(',') {
                 let il = item.len() - item.trim_start().len();
@@ -988,10 +1179,10 @@ fn evaluate_inner(key_path: &str, value: &str, out: &mut Vec<Hit>) {
         }
         return;
     }
-    if is_id_key(ident) || is_digest_key(&path_lower) {
+    if ki.benign {
         return;
     }
-    if let Some(class) = name_class(ident) {
+    if let Some(class) = ki.class {
         // Kubernetes Secret `data:` and similar: a whole-value base64 string is judged decoded.
         if let Some(decoded) = decode_whole_base64(v) {
             if let Some(conf) = generic_ok(class, &decoded) {
