@@ -134,7 +134,7 @@ mod tests {
     #[test]
     fn longest_prefix_wins() {
         let k = format!("sk-proj-{}", "Ab1".repeat(20));
-        assert_eq!(redact(&k), "sk-proj-…bAb1");
+        assert_eq!(redact(&k), "sk-proj-…1Ab1");
         assert_eq!(known_prefix("sk_car_admin_xyz"), "sk_car_admin_");
     }
 

@@ -404,13 +404,13 @@ mod tests {
 
     #[test]
     fn key_paths_and_spans() {
-        let text = r#"{"api_keys": {"deepgram": "myDeepgramKey-001"}, "list": [{"x": 1}]}"#;
+        let text = r#"{"api_keys": {"deepgram": "zq-live-8842-prod"}, "list": [{"x": 1}]}"#;
         let hits = run(text);
         assert_eq!(hits.len(), 1);
         let h = &hits[0];
         assert_eq!(h.rule_id, "voxray-schema-secret");
         assert_eq!(h.key_path.as_deref(), Some("api_keys.deepgram"));
-        assert_eq!(&text[h.start..h.end], "myDeepgramKey-001");
+        assert_eq!(&text[h.start..h.end], "zq-live-8842-prod");
     }
 
     #[test]

@@ -515,7 +515,10 @@ fn scan_gated(text: &str, ctx: TokenCtx<'_>, out: &mut Vec<Hit>) {
         .key_path
         .map(str::to_ascii_lowercase)
         .unwrap_or_default();
-    if !ANY_KEYWORD.is_match(&path_lower) && !ANY_KEYWORD.is_match(text) {
+    if !ANY_KEYWORD.is_match(&path_lower)
+        && !ANY_KEYWORD.is_match(text)
+        && !AWS_KEY_ID.is_match(text)
+    {
         return;
     }
     let digest_key = is_digest_key(&path_lower);
