@@ -411,17 +411,17 @@ fn scan_prefixed(text: &str, out: &mut Vec<Hit>) {
                     .map_or(6, |i| i + 6);
                 let token = &text[tstart..e];
                 if after_ok(text, e) && !is_placeholder(token) {
-                    let rule = if t
+                    // A known token format after `Bearer` is reported under its own rule.
+                    let rule = t
                         .each
                         .iter()
-                        .any(|(id, re)| *id == "jwt" && re.is_match(token))
-                        && jwt_ok(token)
-                    {
-                        "jwt"
-                    } else {
-                        "bearer-token"
-                    };
-                    out.push(Hit::new(rule, tstart, e, token, Confidence::Medium));
+                        .find(|(id, re)| {
+                            !matches!(*id, "bearer-token" | "private-key") && re.is_match(token)
+                        })
+                        .map_or("bearer-token", |(id, _)| *id);
+                    if let Some(conf) = token_confidence(rule, token) {
+                        out.push(Hit::new(rule, tstart, e, token, conf));
+                    }
                 }
                 continue;
             }
@@ -435,18 +435,25 @@ fn scan_prefixed(text: &str, out: &mut Vec<Hit>) {
         if is_placeholder(tok) {
             continue;
         }
-        let confidence = match rule_id {
-            "voxray-server-key" => checksum_conf(keygen::verify(tok).is_ok()),
-            "github-token" => checksum_conf(
-                keygen::checksum6(&tok.as_bytes()[4..34]).as_bytes() == &tok.as_bytes()[34..],
-            ),
-            "openai-api-key" if !tok.contains("T3BlbkFJ") => Confidence::Medium,
-            "jwt" if !jwt_ok(tok) => continue,
-            "jwt" => Confidence::Medium,
-            _ => Confidence::High,
+        let Some(confidence) = token_confidence(rule_id, tok) else {
+            continue;
         };
         out.push(Hit::new(rule_id, s, e, tok, confidence));
     }
+}
+
+/// Confidence of a Tier-1 token match; `None` drops it (a JWT whose `alg` is `none`).
+fn token_confidence(rule_id: &str, tok: &str) -> Option<Confidence> {
+    Some(match rule_id {
+        "voxray-server-key" => checksum_conf(keygen::verify(tok).is_ok()),
+        "github-token" => checksum_conf(
+            keygen::checksum6(&tok.as_bytes()[4..34]).as_bytes() == &tok.as_bytes()[34..],
+        ),
+        "openai-api-key" if !tok.contains("T3BlbkFJ") => Confidence::Medium,
+        "jwt" if !jwt_ok(tok) => return None,
+        "jwt" | "bearer-token" => Confidence::Medium,
+        _ => Confidence::High,
+    })
 }
 
 fn checksum_conf(ok: bool) -> Confidence {
