@@ -188,10 +188,23 @@ fn profile(big: &Path) {
     let text = std::fs::read_to_string(big).expect("read");
     let yaml = std::fs::read_to_string(big.with_file_name("cfg-001.yaml")).expect("read");
     let envf = std::fs::read_to_string(big.with_file_name("cfg-002.env")).expect("read");
+    let cpu = || {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: clock_gettime writes into the timespec we own.
+        unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+        ts.tv_sec as f64 + ts.tv_nsec as f64 / 1e9
+    };
     let t = |name: &str, f: &dyn Fn()| {
-        let s = Instant::now();
+        let (s, c) = (Instant::now(), cpu());
         f();
-        println!("  {name}: {:.3} s", s.elapsed().as_secs_f64());
+        println!(
+            "  {name}: {:.3} s wall, {:.3} s thread CPU",
+            s.elapsed().as_secs_f64(),
+            cpu() - c
+        );
     };
     t("scan_text depth3", &|| {
         scan::scan_text(&text, true, 3);

@@ -50,6 +50,8 @@ pub(crate) struct NotJson;
 struct Ctx {
     out: Vec<Hit>,
     path: String,
+    /// [`rules::shape_hash`] of `path` with array indices erased.
+    hash: u64,
 }
 
 /// Walk `text` as JSON. Hits are in file offsets (through `map`). Err when `text` is not JSON.
@@ -57,6 +59,7 @@ pub(crate) fn walk(text: &str, map: &PosMap) -> Result<Vec<Hit>, NotJson> {
     let mut ctx = Ctx {
         out: Vec::new(),
         path: String::new(),
+        hash: rules::shape_hash(0, b""),
     };
     let mut p = Parser {
         text,
@@ -156,19 +159,22 @@ impl<'t> Parser<'t> {
             }
             self.pos += 1;
             self.skip_ws();
+            let base_hash = ctx.hash;
             if !(ctx.path.is_empty() || ctx.path.ends_with('>')) {
                 ctx.path.push('.');
+                ctx.hash = rules::shape_hash(ctx.hash, b".");
             }
             ctx.path.push_str(&key);
-            let lower = key.to_ascii_lowercase();
-            if self.b.get(self.pos) == Some(&b'"')
-                && matches!(lower.as_str(), "name" | "key" | "value" | "kty" | "d")
-            {
+            ctx.hash = rules::shape_hash(ctx.hash, key.as_bytes());
+            let special = ["name", "key", "value", "kty", "d"]
+                .iter()
+                .position(|k| key.eq_ignore_ascii_case(k));
+            if let (Some(which), Some(b'"')) = (special, self.b.get(self.pos)) {
                 let (s, m, escaped) = self.string()?;
-                match lower.as_str() {
-                    "name" | "key" => st.name = Some(s.to_string()),
-                    "value" => st.value = Some((s.to_string(), m.clone())),
-                    "kty" => st.kty = true,
+                match which {
+                    0 | 1 => st.name = Some(s.to_string()),
+                    2 => st.value = Some((s.to_string(), m.clone())),
+                    3 => st.kty = true,
                     _ => st.d = Some((s.to_string(), m.clone())),
                 }
                 self.on_string(ctx, &s, m, escaped);
@@ -176,6 +182,7 @@ impl<'t> Parser<'t> {
                 self.value(ctx)?;
             }
             ctx.path.truncate(base_len);
+            ctx.hash = base_hash;
             self.skip_ws();
             match self.b.get(self.pos) {
                 Some(b',') => self.pos += 1,
@@ -228,12 +235,15 @@ impl<'t> Parser<'t> {
             return Ok(());
         }
         let mut i = 0usize;
+        let base_hash = ctx.hash;
         loop {
             self.skip_ws();
             use std::fmt::Write;
             let _ = write!(ctx.path, "[{i}]");
+            ctx.hash = rules::shape_hash(base_hash, b"[]");
             self.value(ctx)?;
             ctx.path.truncate(base_len);
+            ctx.hash = base_hash;
             i += 1;
             self.skip_ws();
             match self.b.get(self.pos) {
@@ -251,24 +261,16 @@ impl<'t> Parser<'t> {
     /// had escapes.
     fn string(&mut self) -> Result<(Cow<'t, str>, PosMap, bool), NotJson> {
         let start = self.pos + 1;
-        let mut i = start;
-        while i < self.b.len() {
-            match self.b[i] {
-                b'"' => {
-                    self.pos = i + 1;
-                    return Ok((
-                        Cow::Borrowed(&self.text[start..i]),
-                        self.map.slice(start, i),
-                        false,
-                    ));
-                }
-                b'\\' => break,
-                _ => i += 1,
-            }
+        let i = start + memchr::memchr2(b'"', b'\\', &self.b[start..]).ok_or(NotJson)?;
+        if self.b[i] == b'"' {
+            self.pos = i + 1;
+            return Ok((
+                Cow::Borrowed(&self.text[start..i]),
+                self.map.slice(start, i),
+                false,
+            ));
         }
-        if i >= self.b.len() {
-            return Err(NotJson);
-        }
+        let mut i = i;
         // Escaped string: decode with a byte-level map back to this text.
         let mut out = String::with_capacity(i - start + 16);
         let mut table: Vec<usize> = Vec::with_capacity(i - start + 16);
@@ -357,22 +359,26 @@ impl<'t> Parser<'t> {
             };
             let before = ctx.out.len();
             let base_len = ctx.path.len();
+            let base_hash = ctx.hash;
             ctx.path.push('>');
+            ctx.hash = rules::shape_hash(ctx.hash, b">");
             let ok = sub.value(ctx).is_ok() && {
                 sub.skip_ws();
                 sub.pos == sub.b.len()
             };
             ctx.path.truncate(base_len);
+            ctx.hash = base_hash;
             if ok {
                 return;
             }
             ctx.out.truncate(before);
         }
-        if !(escaped || rules::worth_evaluating(&ctx.path, s)) {
+        let ki = rules::key_info_hashed(ctx.hash, || ctx.path.clone());
+        if !(escaped || rules::worth_evaluating_with(&ki, s)) {
             return;
         }
         let mut hits = Vec::new();
-        rules::evaluate(&ctx.path, s, &mut hits);
+        rules::evaluate_with(&ctx.path, &ki, s, &mut hits);
         push_mapped(ctx, hits, &m);
     }
 }

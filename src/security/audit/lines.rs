@@ -62,6 +62,60 @@ struct Frame {
     key: String,
     is_item: bool,
     next_index: usize,
+    /// [`rules::shape_hash`] of the path up to this frame (indices erased).
+    hash: u64,
+}
+
+/// Shape hash of `stack` + `key`, consistent with the JSON walker's.
+fn key_hash(stack: &[Frame], section: &str, key: Option<&str>) -> u64 {
+    let (base, empty) = match stack.last() {
+        Some(f) => (f.hash, false),
+        None => (
+            rules::shape_hash(rules::shape_hash(0, b""), section.as_bytes()),
+            section.is_empty(),
+        ),
+    };
+    match key {
+        None => base,
+        Some(k) if k.starts_with('[') => rules::shape_hash(base, b"[]"),
+        Some(k) => rules::shape_hash(
+            if empty {
+                base
+            } else {
+                rules::shape_hash(base, b".")
+            },
+            k.as_bytes(),
+        ),
+    }
+}
+
+/// Evaluate `value` under `stack` + `key`, building the path string only when some rule may
+/// fire.
+fn eval_kv(
+    stack: &[Frame],
+    section: &str,
+    key: Option<&str>,
+    value: &str,
+    abs: usize,
+    out: &mut Vec<Hit>,
+) {
+    if value.is_empty() {
+        return;
+    }
+    let ki = rules::key_info_hashed(key_hash(stack, section, key), || {
+        path_of(stack, section, key)
+    });
+    if !rules::worth_evaluating_with(&ki, value) {
+        return;
+    }
+    let path = path_of(stack, section, key);
+    let mut hits = Vec::new();
+    rules::evaluate_with(&path, &ki, value, &mut hits);
+    for mut h in hits {
+        h.start += abs;
+        h.end += abs;
+        out.push(h);
+    }
 }
 
 fn path_of(stack: &[Frame], section: &str, key: Option<&str>) -> String {
@@ -178,11 +232,13 @@ pub(crate) fn scan_lines(text: &str, out: &mut Vec<Hit>) {
                 }
                 _ => 0,
             };
+            let hash = key_hash(&stack, &section, Some("[]"));
             stack.push(Frame {
                 indent: rest_off as isize - 1,
                 key: format!("[{idx}]"),
                 is_item: true,
                 next_index: 0,
+                hash,
             });
         }
         // Quoted JSON-style pairs, possibly several per line.
@@ -191,8 +247,14 @@ pub(crate) fn scan_lines(text: &str, out: &mut Vec<Hit>) {
             for c in JSON_PAIR.captures_iter(rest) {
                 any = true;
                 let (k, v) = (c.get(1).expect("key"), c.get(2).expect("value"));
-                let path = path_of(&stack, &section, Some(k.as_str()));
-                eval_at(&path, v.as_str(), ls + rest_off + v.start(), out);
+                eval_kv(
+                    &stack,
+                    &section,
+                    Some(k.as_str()),
+                    v.as_str(),
+                    ls + rest_off + v.start(),
+                    out,
+                );
             }
             if any {
                 continue;
@@ -211,42 +273,43 @@ pub(crate) fn scan_lines(text: &str, out: &mut Vec<Hit>) {
         let Some((key, sep_end)) = parse_key(rest, env_form) else {
             if is_item && !rest.is_empty() {
                 let (voff, v) = clean_value(line, rest_off);
-                let path = path_of(&stack, &section, None);
-                eval_at(&path, v, ls + voff, out);
+                eval_kv(&stack, &section, None, v, ls + voff, out);
             }
             continue;
         };
         let (voff, value) = clean_value(line, rest_off + sep_end);
         let key_indent = rest_off as isize;
-        let key = key.to_string();
-        let path = path_of(&stack, &section, Some(&key));
-        let lower = key.to_ascii_lowercase();
-        if lower == "name" || lower == "key" {
+        let structured = matches!(value, "|" | ">" | "|-" | ">-" | "|+" | ">+")
+            || (value.starts_with('{') && value.ends_with('}'))
+            || (value.starts_with('[') && value.ends_with(']') && value.len() > 1);
+        if key.eq_ignore_ascii_case("name") || key.eq_ignore_ascii_case("key") {
             pending_name = Some((key_indent, value.to_string()));
-        } else if lower == "value" {
+        } else if key.eq_ignore_ascii_case("value") {
             if let Some((pi, name)) = &pending_name {
                 if *pi == key_indent && !name.is_empty() {
-                    let p = path_of(&stack, &section, Some(name));
-                    eval_at(&p, value, ls + voff, out);
+                    eval_kv(&stack, &section, Some(name), value, ls + voff, out);
                     continue;
                 }
             }
         }
-        match value {
-            "" | "{" | "[" => {
-                stack.push(Frame {
-                    indent: key_indent,
-                    key,
-                    is_item: false,
-                    next_index: 0,
-                });
+        if matches!(value, "" | "{" | "[") {
+            let hash = key_hash(&stack, &section, Some(key));
+            stack.push(Frame {
+                indent: key_indent,
+                key: key.to_string(),
+                is_item: false,
+                next_index: 0,
+                hash,
+            });
+        } else if structured {
+            let path = path_of(&stack, &section, Some(key));
+            match value {
+                v if v.starts_with('{') => flow_map(&path, line, ls, voff, out),
+                v if v.starts_with('[') => flow_list(&path, line, ls, voff, v.len(), out),
+                _ => block = Some((key_indent, path)),
             }
-            "|" | ">" | "|-" | ">-" | "|+" | ">+" => block = Some((key_indent, path)),
-            v if v.starts_with('{') && v.ends_with('}') => flow_map(&path, line, ls, voff, out),
-            v if v.starts_with('[') && v.ends_with(']') => {
-                flow_list(&path, line, ls, voff, v.len(), out)
-            }
-            v => eval_at(&path, v, ls + voff, out),
+        } else {
+            eval_kv(&stack, &section, Some(key), value, ls + voff, out);
         }
     }
 }

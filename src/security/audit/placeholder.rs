@@ -167,7 +167,7 @@ pub fn is_placeholder(value: &str) -> bool {
     if NULL_WORDS.contains(&lower.as_str()) {
         return true;
     }
-    if let Some((_, default)) = default_part(t) {
+    if let Some((_, default)) = t.starts_with("${").then(|| default_part(t)).flatten() {
         return default.trim().is_empty();
     }
     if PURE_REFERENCE.is_match(t) || t.contains("secretKeyRef") {

@@ -522,18 +522,47 @@ fn scan_gated(text: &str, ctx: TokenCtx<'_>, out: &mut Vec<Hit>) {
         .key_path
         .map(str::to_ascii_lowercase)
         .unwrap_or_default();
-    if !ANY_KEYWORD.is_match(&path_lower)
-        && !ANY_KEYWORD.is_match(text)
-        && !AWS_KEY_ID.is_match(text)
-    {
+    let mask = gated_mask(&path_lower);
+    if mask == 0 && !ANY_KEYWORD.is_match(text) && !AWS_KEY_ID.is_match(text) {
         return;
     }
-    let digest_key = is_digest_key(&path_lower);
-    for g in GATED.iter() {
+    scan_gated_impl(
+        text,
+        &path_lower,
+        mask,
+        is_digest_key(&path_lower),
+        true,
+        out,
+    );
+}
+
+/// Bit `i` set when the keyword of `GATED[i]` occurs in `path_lower`.
+fn gated_mask(path_lower: &str) -> u8 {
+    if !ANY_KEYWORD.is_match(path_lower) {
+        return 0;
+    }
+    GATED
+        .iter()
+        .enumerate()
+        .filter(|(_, g)| g.kw_re.is_match(path_lower))
+        .fold(0, |m, (i, _)| m | 1 << i)
+}
+
+/// Gated rules over `text`: rules whose keyword is in the path (`mask`) search all of `text`;
+/// with `raw`, the others search the stretches after keyword occurrences in `text`.
+fn scan_gated_impl(
+    text: &str,
+    path_lower: &str,
+    mask: u8,
+    digest_key: bool,
+    raw: bool,
+    out: &mut Vec<Hit>,
+) {
+    for (gi, g) in GATED.iter().enumerate() {
         let mut regions: Vec<(usize, usize)> = Vec::new();
-        if g.kw_re.is_match(&path_lower) {
+        if mask & (1 << gi) != 0 {
             regions.push((0, text.len()));
-        } else {
+        } else if raw {
             for k in g.kw_re.find_iter(text) {
                 let mut cap = (k.start() + 40 + g.max_len).min(text.len());
                 while !text.is_char_boundary(cap) {
@@ -562,10 +591,10 @@ fn scan_gated(text: &str, ctx: TokenCtx<'_>, out: &mut Vec<Hit>) {
                 }
                 let tok = m.as_str();
                 let ok = match g.rule_id {
-                    "aws-secret-access-key" => aws_secret_ok(text, s, &path_lower, tok),
-                    "aws-session-token" => has_keyword(text, s, &path_lower, g.keywords),
+                    "aws-secret-access-key" => aws_secret_ok(text, s, path_lower, tok),
+                    "aws-session-token" => has_keyword(text, s, path_lower, g.keywords),
                     "elevenlabs-api-key" if digest_key => false,
-                    _ => has_keyword(text, s, &path_lower, g.keywords),
+                    _ => has_keyword(text, s, path_lower, g.keywords),
                 };
                 if ok && !is_placeholder(tok) && !out.iter().any(|h| h.start == s) {
                     out.push(Hit::new(g.rule_id, s, e, tok, Confidence::High));
@@ -643,7 +672,7 @@ static SCHEME: LazyLock<Regex> =
 
 /// Find `scheme://user:password@host` URLs in `text` and report their passwords (§2.6).
 pub fn scan_dsn(text: &str, out: &mut Vec<Hit>) {
-    if !text.contains("://") {
+    if SCHEME_SEP.find(text.as_bytes()).is_none() {
         return;
     }
     for m in SCHEME.find_iter(text) {
@@ -981,9 +1010,13 @@ fn is_id_key(ident: &str) -> bool {
 
 /// What the key-dependent rules think of a key path (computed once per path shape).
 #[derive(Debug, Clone, Default)]
-struct KeyInfo {
-    /// A gated Tier-1 keyword occurs in the path.
-    gated_kw: bool,
+pub(crate) struct KeyInfo {
+    /// Bit `i`: the keyword of gated rule `i` occurs in the path.
+    gated_mask: u8,
+    /// The path names a digest (`…_checksum`, `commit`, …).
+    digest_key: bool,
+    /// The path shape, lower-cased.
+    path_lower: String,
     /// Tier 2 location.
     schema: bool,
     /// Comma-separated key list variable.
@@ -1002,7 +1035,9 @@ impl KeyInfo {
         let ident = ident.split('[').next().unwrap_or(ident);
         let lower = shape.to_ascii_lowercase();
         KeyInfo {
-            gated_kw: ANY_KEYWORD.is_match(shape),
+            gated_mask: gated_mask(&lower),
+            digest_key: is_digest_key(&lower),
+            path_lower: lower.clone(),
             schema: is_schema_secret_path(shape),
             list_var: is_list_var(shape),
             reference: is_reference_key(ident) || lower.contains("encrypteddata"),
@@ -1012,7 +1047,7 @@ impl KeyInfo {
     }
 
     fn relevant(&self) -> bool {
-        self.gated_kw || self.schema || self.class.is_some()
+        self.gated_mask != 0 || self.schema || self.class.is_some()
     }
 }
 
@@ -1107,13 +1142,75 @@ fn has_token_candidate(value: &str) -> bool {
     PREFIX_LITERALS.is_match(value) && TOKENS.combined.is_match(value)
 }
 
+/// FNV-1a step over `bytes`, used to hash path shapes incrementally (`h = 0` starts a hash).
+pub(crate) fn shape_hash(h: u64, bytes: &[u8]) -> u64 {
+    let mut h = if h == 0 { 0xcbf2_9ce4_8422_2325 } else { h };
+    for &b in bytes {
+        h = (h ^ b as u64).wrapping_mul(0x100_0000_01b3);
+    }
+    h
+}
+
+/// Identity hasher for keys that are already hashes.
+#[derive(Default)]
+struct IdHash(u64);
+
+impl std::hash::Hasher for IdHash {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8) ^ b as u64;
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+type HashedCache =
+    std::collections::HashMap<u64, std::rc::Rc<KeyInfo>, std::hash::BuildHasherDefault<IdHash>>;
+
+thread_local! {
+    static KEY_INFO_HASHED: std::cell::RefCell<HashedCache> = std::cell::RefCell::new(HashedCache::default());
+}
+
+/// [`KeyInfo`] for a path whose shape hash the caller maintains incrementally (the JSON
+/// walker and the line pass); `key_path` is only called on a cache miss.
+pub(crate) fn key_info_hashed(
+    hash: u64,
+    key_path: impl FnOnce() -> String,
+) -> std::rc::Rc<KeyInfo> {
+    KEY_INFO_HASHED.with(|c| {
+        if let Some(k) = c.borrow().get(&hash) {
+            return k.clone();
+        }
+        let k = key_info(&key_path());
+        let mut c = c.borrow_mut();
+        if c.len() > 50_000 {
+            c.clear();
+        }
+        c.insert(hash, k.clone());
+        k
+    })
+}
+
+static SCHEME_SEP: LazyLock<memchr::memmem::Finder<'static>> =
+    LazyLock::new(|| memchr::memmem::Finder::new("://"));
+
 /// Cheap pre-check before [`evaluate`]: can any rule fire for `value` under `key_path`?
-/// (A token prefix, a URL, a `${…}` default, escapes, or a key some rule cares about.)
+/// (A token prefix, a URL, a `${…}` default, or a key some rule cares about.)
 pub(crate) fn worth_evaluating(key_path: &str, value: &str) -> bool {
-    value.contains("://")
+    worth_evaluating_with(&key_info(key_path), value)
+}
+
+/// [`worth_evaluating`] with the key's [`KeyInfo`] at hand.
+pub(crate) fn worth_evaluating_with(ki: &KeyInfo, value: &str) -> bool {
+    ki.relevant()
         || value.starts_with("${")
+        || SCHEME_SEP.find(value.as_bytes()).is_some()
         || has_token_candidate(value)
-        || key_info(key_path).relevant()
 }
 
 /// Run every rule over one value found under `key_path` (JSON path, YAML path or variable
@@ -1129,9 +1226,13 @@ pub fn scan_pair(key_path: &str, value: &str) -> Vec<Hit> {
 
 /// Evaluate `value` under `key_path` with all tiers; hits relative to `value`, key path set.
 pub(crate) fn evaluate(key_path: &str, value: &str, out: &mut Vec<Hit>) {
+    evaluate_with(key_path, &key_info(key_path), value, out);
+}
+
+/// [`evaluate`] with the key's [`KeyInfo`] at hand.
+pub(crate) fn evaluate_with(key_path: &str, ki: &KeyInfo, value: &str, out: &mut Vec<Hit>) {
     let first = out.len();
-    let ki = key_info(key_path);
-    evaluate_inner(key_path, &ki, value, out);
+    evaluate_inner(key_path, ki, value, out);
     for h in &mut out[first..] {
         if h.key_path.is_none() && !key_path.is_empty() {
             h.key_path = Some(key_path.to_string());
@@ -1144,12 +1245,13 @@ fn evaluate_inner(key_path: &str, ki: &KeyInfo, value: &str, out: &mut Vec<Hit>)
     if has_token_candidate(value) {
         scan_prefixed(value, out);
     }
-    if ki.gated_kw {
-        scan_gated(
+    if ki.gated_mask != 0 {
+        scan_gated_impl(
             value,
-            TokenCtx {
-                key_path: Some(key_path),
-            },
+            &ki.path_lower,
+            ki.gated_mask,
+            ki.digest_key,
+            false,
             out,
         );
     }

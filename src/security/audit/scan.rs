@@ -3,10 +3,7 @@
 //! decoding), merging to one finding per location (§2.8) and positions (1-based line and
 //! column in Unicode scalar values, 0-based byte offset).
 
-use std::sync::LazyLock;
-
 use base64::Engine;
-use regex::Regex;
 
 use super::json::{self, PosMap};
 use super::lines;
@@ -82,9 +79,6 @@ pub enum Mode {
     Line,
 }
 
-static B64_RUN: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"[A-Za-z0-9+/_-]{24,}={0,2}").expect("base64 run regex"));
-
 /// Run every pass over `text` and return merged hits (one per location, best rule first),
 /// offsets in `text`. `json_hint` forces a structural attempt (`.json` files);
 /// `decode_depth` bounds base64 rescanning (0 = off).
@@ -109,9 +103,46 @@ pub fn scan_text(text: &str, json_hint: bool, decode_depth: u8) -> (Vec<Hit>, Mo
     (merge(hits), mode)
 }
 
+/// Byte ranges of maximal runs of ≥ 24 base64/base64url characters (plus up to two `=`),
+/// found with a table-driven byte loop (linear, no regex restarts).
+fn base64_runs(text: &str) -> Vec<(usize, usize)> {
+    const fn table() -> [bool; 256] {
+        let mut t = [false; 256];
+        let mut i = 0;
+        while i < 256 {
+            let c = i as u8;
+            t[i] = c.is_ascii_alphanumeric() || c == b'+' || c == b'/' || c == b'_' || c == b'-';
+            i += 1;
+        }
+        t
+    }
+    static B64: [bool; 256] = table();
+    let b = text.as_bytes();
+    let mut runs = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if !B64[b[i] as usize] {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < b.len() && B64[b[i] as usize] {
+            i += 1;
+        }
+        if i - start >= 24 {
+            let mut end = i;
+            while end < b.len() && end - i < 2 && b[end] == b'=' {
+                end += 1;
+            }
+            runs.push((start, end));
+        }
+    }
+    runs
+}
+
 fn scan_base64(text: &str, depth: u8, out: &mut Vec<Hit>) {
-    for m in B64_RUN.find_iter(text) {
-        let run = m.as_str();
+    for (rs, re) in base64_runs(text) {
+        let run = &text[rs..re];
         let body = run.trim_end_matches('=');
         let url = body.contains(['-', '_']);
         if (url && body.contains(['+', '/'])) || body.len() % 4 == 1 {
@@ -122,6 +153,21 @@ fn scan_base64(text: &str, depth: u8, out: &mut Vec<Hit>) {
         } else {
             &base64::engine::general_purpose::STANDARD_NO_PAD
         };
+        // Cheap rejection first: hex-only runs, and runs whose first bytes are not printable.
+        if body
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b) || b == b'-')
+        {
+            continue;
+        }
+        match engine.decode(&body[..8]) {
+            Ok(head)
+                if head
+                    .iter()
+                    .all(|&b| (0x20..0x7f).contains(&b) || b"\t\r\n".contains(&b) || b >= 0x80) => {
+            }
+            _ => continue,
+        }
         let Ok(bytes) = engine.decode(body) else {
             continue;
         };
@@ -133,8 +179,8 @@ fn scan_base64(text: &str, depth: u8, out: &mut Vec<Hit>) {
         }
         let (sub, _) = scan_text(&decoded, false, depth - 1);
         for mut h in sub {
-            h.start = m.start();
-            h.end = m.end();
+            h.start = rs;
+            h.end = re;
             h.decoded.insert(0, "base64");
             out.push(h);
         }
