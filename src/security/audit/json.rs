@@ -152,7 +152,19 @@ impl<'t> Parser<'t> {
             if self.b.get(self.pos) != Some(&b'"') {
                 return Err(NotJson);
             }
-            let (key, _, _) = self.string()?;
+            let (key, key_map, _) = self.string()?;
+            if rules::has_token_candidate(&key) {
+                // A token used as a member name is still a token.
+                let mut hits = Vec::new();
+                rules::scan_tokens(
+                    &key,
+                    rules::TokenCtx {
+                        key_path: Some(&ctx.path),
+                    },
+                    &mut hits,
+                );
+                push_mapped(ctx, hits, &key_map);
+            }
             self.skip_ws();
             if self.b.get(self.pos) != Some(&b':') {
                 return Err(NotJson);

@@ -376,6 +376,10 @@ pub fn scan_tokens(text: &str, ctx: TokenCtx<'_>, out: &mut Vec<Hit>) {
 }
 
 /// The prefix-led Tier-1 rules (one combined regex).
+pub(crate) fn scan_tokens_prefixed(text: &str, out: &mut Vec<Hit>) {
+    scan_prefixed(text, out)
+}
+
 fn scan_prefixed(text: &str, out: &mut Vec<Hit>) {
     let t = &*TOKENS;
     let mut pos = 0;
@@ -517,7 +521,7 @@ fn private_key_block(text: &str, s: usize, e: usize) -> Option<Hit> {
 /// otherwise only the stretch after each keyword occurrence on its line (the keyword must lie
 /// within the 40 characters before the token), plus ±5 lines around AWS key ids for AWS
 /// secrets, so multi-megabyte texts cost one keyword search per rule.
-fn scan_gated(text: &str, ctx: TokenCtx<'_>, out: &mut Vec<Hit>) {
+pub(crate) fn scan_gated(text: &str, ctx: TokenCtx<'_>, out: &mut Vec<Hit>) {
     let path_lower = ctx
         .key_path
         .map(str::to_ascii_lowercase)
@@ -1138,7 +1142,7 @@ static PREFIX_LITERALS: LazyLock<aho_corasick::AhoCorasick> = LazyLock::new(|| {
 });
 
 /// Could a prefix-led Tier-1 rule match somewhere in `value`?
-fn has_token_candidate(value: &str) -> bool {
+pub(crate) fn has_token_candidate(value: &str) -> bool {
     PREFIX_LITERALS.is_match(value) && TOKENS.combined.is_match(value)
 }
 

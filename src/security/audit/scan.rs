@@ -83,24 +83,53 @@ pub enum Mode {
 /// offsets in `text`. `json_hint` forces a structural attempt (`.json` files);
 /// `decode_depth` bounds base64 rescanning (0 = off).
 pub fn scan_text(text: &str, json_hint: bool, decode_depth: u8) -> (Vec<Hit>, Mode) {
-    let mut hits = Vec::new();
+    // Texts of several MB run the context-free passes on a second thread (a single large file
+    // would otherwise leave the other worker idle).
+    let (mut hits, mode, raw) = if text.len() >= PARALLEL_BYTES {
+        std::thread::scope(|sc| {
+            let raw = sc.spawn(|| raw_passes(text, decode_depth));
+            let (hits, mode) = structure_passes(text, json_hint);
+            let raw = raw.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+            (hits, mode, raw)
+        })
+    } else {
+        let (hits, mode) = structure_passes(text, json_hint);
+        (hits, mode, raw_passes(text, decode_depth))
+    };
+    if mode == Mode::Line {
+        // In JSON mode every string (keys included) already went through the prefix-led rules
+        // with its key path.
+        rules::scan_tokens_prefixed(text, &mut hits);
+    }
+    hits.extend(raw);
+    (merge(hits), mode)
+}
+
+/// Texts at least this long are scanned with two threads.
+const PARALLEL_BYTES: usize = 4 << 20;
+
+/// The JSON structural pass, or the line pass when the text is not JSON.
+fn structure_passes(text: &str, json_hint: bool) -> (Vec<Hit>, Mode) {
     let first = text.trim_start().as_bytes().first().copied();
-    let mut mode = Mode::Line;
     if json_hint || matches!(first, Some(b'{' | b'[')) {
         if let Ok(h) = json::walk(text, &PosMap::Offset(0)) {
-            hits = h;
-            mode = Mode::Json;
+            return (h, Mode::Json);
         }
     }
-    if mode == Mode::Line {
-        lines::scan_lines(text, &mut hits);
-    }
-    rules::scan_tokens(text, TokenCtx::default(), &mut hits);
+    let mut hits = Vec::new();
+    lines::scan_lines(text, &mut hits);
+    (hits, Mode::Line)
+}
+
+/// Passes that need no structure: keyword-window rules, DSN passwords, base64 layers.
+fn raw_passes(text: &str, decode_depth: u8) -> Vec<Hit> {
+    let mut hits = Vec::new();
+    rules::scan_gated(text, TokenCtx::default(), &mut hits);
     rules::scan_dsn(text, &mut hits);
     if decode_depth > 0 {
         scan_base64(text, decode_depth, &mut hits);
     }
-    (merge(hits), mode)
+    hits
 }
 
 /// Byte ranges of maximal runs of ≥ 24 base64/base64url characters (plus up to two `=`),
