@@ -2,42 +2,25 @@
 //! their schemas, stdin, directories and ignore rules, git hygiene and history in temporary git
 //! repositories, suppression, baselines, encodings, skips, and the labelled corpus.
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-fn voxray_in(dir: &Path, args: &[&str], stdin: Option<&[u8]>) -> Output {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_voxray"));
-    c.arg("audit").args(args).current_dir(dir);
-    c.stdin(if stdin.is_some() {
-        Stdio::piped()
-    } else {
-        Stdio::null()
-    });
-    c.stdout(Stdio::piped()).stderr(Stdio::piped());
-    let mut child = c.spawn().expect("spawn voxray");
-    if let Some(s) = stdin {
-        use std::io::Write;
-        child.stdin.take().unwrap().write_all(s).unwrap();
-    }
-    child.wait_with_output().expect("wait")
-}
+use common::tempdir;
 
-fn tempdir(tag: &str) -> PathBuf {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let d = std::env::temp_dir().join(format!("voxray-audit-{tag}-{}-{nanos}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d
+fn voxray_in(dir: &Path, args: &[&str], stdin: Option<&[u8]>) -> Output {
+    let mut all = vec!["audit"];
+    all.extend_from_slice(args);
+    common::voxray(&all, dir, &[], stdin)
 }
 
 fn out(o: &Output) -> String {
-    String::from_utf8(o.stdout.clone()).unwrap()
+    common::stdout(o)
 }
 fn err(o: &Output) -> String {
-    String::from_utf8(o.stderr.clone()).unwrap()
+    common::stderr(o)
 }
 fn json(o: &Output) -> serde_json::Value {
     serde_json::from_str(&out(o)).unwrap_or_else(|e| panic!("not JSON ({e}): {}", out(o)))

@@ -1,49 +1,17 @@
 //! `voxray keygen` through the real binary (`security-tools.md` §1): formats, counts, verify,
 //! keyring storage, and the promise that keygen never touches files.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+mod common;
+
+use std::path::Path;
+use std::process::Output;
+
+use common::{stderr, stdout, tempdir};
 
 use sha2::Digest;
 
 fn voxray(args: &[&str], dir: &Path, env: &[(&str, &str)], stdin: Option<&str>) -> Output {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_voxray"));
-    c.args(args).current_dir(dir).stdin(if stdin.is_some() {
-        Stdio::piped()
-    } else {
-        Stdio::null()
-    });
-    c.stdout(Stdio::piped()).stderr(Stdio::piped());
-    c.env_remove("VOXRAY_KEYRING_BACKEND");
-    for (k, v) in env {
-        c.env(k, v);
-    }
-    let mut child = c.spawn().expect("spawn voxray");
-    if let Some(s) = stdin {
-        use std::io::Write;
-        child.stdin.take().unwrap().write_all(s.as_bytes()).unwrap();
-    }
-    child.wait_with_output().expect("wait")
-}
-
-fn tempdir(tag: &str) -> PathBuf {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let d = std::env::temp_dir().join(format!(
-        "voxray-keygen-{tag}-{}-{nanos}",
-        std::process::id()
-    ));
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8(o.stdout.clone()).unwrap()
-}
-fn stderr(o: &Output) -> String {
-    String::from_utf8(o.stderr.clone()).unwrap()
+    common::voxray(args, dir, env, stdin.map(str::as_bytes))
 }
 
 #[test]

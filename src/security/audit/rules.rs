@@ -1064,15 +1064,7 @@ impl std::hash::Hasher for Fnv {
         self.0
     }
     fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 {
-            0xcbf2_9ce4_8422_2325
-        } else {
-            self.0
-        };
-        for &b in bytes {
-            h = (h ^ b as u64).wrapping_mul(0x100_0000_01b3);
-        }
-        self.0 = h;
+        self.0 = shape_hash(self.0, bytes);
     }
 }
 
@@ -1112,32 +1104,14 @@ fn key_info(key_path: &str) -> std::rc::Rc<KeyInfo> {
     })
 }
 
-/// Literal prefixes of the prefix-led Tier-1 rules: a fast prefilter for short values.
+/// The known token prefixes (`redact::KNOWN_PREFIXES`, all prefix-led Tier-1 rules) as a
+/// fast prefilter for short values. Twilio's `SK` is keyword-gated, so it is left out.
 static PREFIX_LITERALS: LazyLock<aho_corasick::AhoCorasick> = LazyLock::new(|| {
-    aho_corasick::AhoCorasick::new([
-        "vxr_",
-        "sk-",
-        "sk_",
-        "rk_",
-        "gsk_",
-        "AIza",
-        "AKIA",
-        "ASIA",
-        "ABIA",
-        "ACCA",
-        "ghp_",
-        "gho_",
-        "ghu_",
-        "ghs_",
-        "ghr_",
-        "github_pat_",
-        "xox",
-        "hooks.slack.com",
-        "whsec_",
-        "eyJ",
-        "earer",
-        "-----BEGIN",
-    ])
+    aho_corasick::AhoCorasick::new(
+        crate::security::redact::KNOWN_PREFIXES
+            .iter()
+            .filter(|p| **p != "SK"),
+    )
     .expect("prefix automaton")
 });
 
