@@ -221,20 +221,21 @@ impl<'t> Parser<'t> {
             push_mapped(ctx, hits, &m);
             ctx.path.truncate(base_len);
         }
-        if let (true, Some((d, m))) = (st.kty, st.d) {
-            if d.len() >= 16 && !super::placeholder::is_placeholder(&d) {
-                let mut h = Hit {
-                    rule_id: "private-key",
-                    start: 0,
-                    end: d.len(),
-                    secret: d.clone(),
-                    key_path: None,
-                    confidence: Confidence::High,
-                    decoded: Vec::new(),
-                };
-                h.key_path = Some(format!("{}.d", ctx.path));
-                push_mapped(ctx, vec![h], &m);
-            }
+        if let (true, Some((d, m))) = (st.kty, st.d)
+            && d.len() >= 16
+            && !super::placeholder::is_placeholder(&d)
+        {
+            let mut h = Hit {
+                rule_id: "private-key",
+                start: 0,
+                end: d.len(),
+                secret: d.clone(),
+                key_path: None,
+                confidence: Confidence::High,
+                decoded: Vec::new(),
+            };
+            h.key_path = Some(format!("{}.d", ctx.path));
+            push_mapped(ctx, vec![h], &m);
         }
     }
 

@@ -284,13 +284,13 @@ pub(crate) fn scan_lines(text: &str, out: &mut Vec<Hit>) {
             || (value.starts_with('[') && value.ends_with(']') && value.len() > 1);
         if key.eq_ignore_ascii_case("name") || key.eq_ignore_ascii_case("key") {
             pending_name = Some((key_indent, value.to_string()));
-        } else if key.eq_ignore_ascii_case("value") {
-            if let Some((pi, name)) = &pending_name {
-                if *pi == key_indent && !name.is_empty() {
-                    eval_kv(&stack, &section, Some(name), value, ls + voff, out);
-                    continue;
-                }
-            }
+        } else if key.eq_ignore_ascii_case("value")
+            && let Some((pi, name)) = &pending_name
+            && *pi == key_indent
+            && !name.is_empty()
+        {
+            eval_kv(&stack, &section, Some(name), value, ls + voff, out);
+            continue;
         }
         if matches!(value, "" | "{" | "[") {
             let hash = key_hash(&stack, &section, Some(key));

@@ -743,15 +743,15 @@ fn percent_decode(s: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'%' && i + 3 <= b.len() {
-            if let Some(v) = s
+        if b[i] == b'%'
+            && i + 3 <= b.len()
+            && let Some(v) = s
                 .get(i + 1..i + 3)
                 .and_then(|h| u8::from_str_radix(h, 16).ok())
-            {
-                out.push(v);
-                i += 3;
-                continue;
-            }
+        {
+            out.push(v);
+            i += 3;
+            continue;
         }
         out.push(b[i]);
         i += 1;
@@ -1210,7 +1210,7 @@ pub(crate) fn evaluate(key_path: &str, value: &str, out: &mut Vec<Hit>) {
 /// [`evaluate`] with the key's [`KeyInfo`] at hand.
 pub(crate) fn evaluate_with(key_path: &str, ki: &KeyInfo, value: &str, out: &mut Vec<Hit>) {
     let first = out.len();
-    evaluate_inner(key_path, ki, value, out);
+    evaluate_inner(ki, value, out);
     for h in &mut out[first..] {
         if h.key_path.is_none() && !key_path.is_empty() {
             h.key_path = Some(key_path.to_string());
@@ -1218,7 +1218,7 @@ pub(crate) fn evaluate_with(key_path: &str, ki: &KeyInfo, value: &str, out: &mut
     }
 }
 
-fn evaluate_inner(key_path: &str, ki: &KeyInfo, value: &str, out: &mut Vec<Hit>) {
+fn evaluate_inner(ki: &KeyInfo, value: &str, out: &mut Vec<Hit>) {
     let before = out.len();
     if has_token_candidate(value) {
         scan_prefixed(value, out);
@@ -1246,7 +1246,7 @@ fn evaluate_inner(key_path: &str, ki: &KeyInfo, value: &str, out: &mut Vec<Hit>)
     let v = value.trim();
     if let Some((off, default)) = v.starts_with("${").then(|| default_part(v)).flatten() {
         let mut sub = Vec::new();
-        evaluate_inner(key_path, ki, default, &mut sub);
+        evaluate_inner(ki, default, &mut sub);
         for mut h in sub {
             h.start += lead + off;
             h.end += lead + off;
@@ -1340,7 +1340,7 @@ fn generic_ok(class: NameClass, v: &str) -> Option<Confidence> {
 /// to printable UTF-8 text.
 fn decode_whole_base64(v: &str) -> Option<String> {
     if v.len() < 8
-        || v.len() % 4 != 0
+        || !v.len().is_multiple_of(4)
         || !v.ends_with('=') && !v.bytes().any(|b| b.is_ascii_digit())
     {
         return None;

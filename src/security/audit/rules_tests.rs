@@ -254,11 +254,8 @@ fn aws_secret_and_session_token() {
         ["aws-session-token"]
     );
     assert!(
-        rules_in(
-            &"AKIAIOSFODNN7EXAMPLE wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY aws secret\n"
-                .to_string()
-        )
-        .is_empty()
+        rules_in("AKIAIOSFODNN7EXAMPLE wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY aws secret\n")
+            .is_empty()
     );
 }
 

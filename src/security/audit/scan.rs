@@ -111,10 +111,10 @@ const PARALLEL_BYTES: usize = 4 << 20;
 /// The JSON structural pass, or the line pass when the text is not JSON.
 fn structure_passes(text: &str, json_hint: bool) -> (Vec<Hit>, Mode) {
     let first = text.trim_start().as_bytes().first().copied();
-    if json_hint || matches!(first, Some(b'{' | b'[')) {
-        if let Ok(h) = json::walk(text, &PosMap::Offset(0)) {
-            return (h, Mode::Json);
-        }
+    if (json_hint || matches!(first, Some(b'{' | b'[')))
+        && let Ok(h) = json::walk(text, &PosMap::Offset(0))
+    {
+        return (h, Mode::Json);
     }
     let mut hits = Vec::new();
     lines::scan_lines(text, &mut hits);
