@@ -267,6 +267,14 @@ fn json_report_matches_its_schema() {
     assert_eq!(f["key_path"], "api_keys.groq");
     assert_eq!(f["redacted"], true);
     assert!(f["fingerprint"].as_str().unwrap().starts_with("sha256:"));
+    assert_eq!(
+        f["snippet"],
+        format!("\"api_keys\": {{\"groq\": \"gsk_…{}\"}},", &groq(3)[52..])
+    );
+    assert!(
+        !out(&o).contains(&groq(3)[8..]),
+        "JSON report must be redacted"
+    );
 }
 
 #[test]
@@ -425,6 +433,34 @@ fn history_finds_removed_and_present_secrets() {
         "{hist_line}"
     );
     assert!(!text.contains(&gone));
+    // A range limits the commits scanned: only the removal commit → nothing added.
+    let o = voxray_in(
+        &d,
+        &[
+            "--history",
+            "--history-range",
+            "HEAD~1..HEAD",
+            "--format",
+            "json",
+            "--no-git-checks",
+        ],
+        None,
+    );
+    let v = json(&o);
+    assert!(
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["commit"].is_null()),
+        "{v:#}"
+    );
+    assert_eq!(
+        voxray_in(&d, &["--history", "--history-range", "nope..HEAD"], None)
+            .status
+            .code(),
+        Some(2)
+    );
 }
 
 #[test]
