@@ -219,7 +219,7 @@ fn rich_tree() -> PathBuf {
     write(
         &d,
         "deploy/values.yaml",
-        "voxray:\n  dsn: postgres://app:Pw-9xQ2-long@db.example.com/voice\n",
+        "voxray:\n  dsn: postgres://app:Pw-9xQ2-long@db.example.com/voice\n", // voxray:allow synthetic test value
     );
     write(&d, "assets/hold.wav", "RIFF\0\0\0\0WAVE");
     d

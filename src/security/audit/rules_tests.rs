@@ -313,11 +313,11 @@ fn dsn_passwords() {
         ("dsn-password", pw.as_str())
     );
     let h = hits(&format!(
-        "{{\"transcripts\": {{\"dsn\": \"postgres://app:p%40ss{pw}@db.example.com:5432/voice\"}}}}"
+        "{{\"transcripts\": {{\"dsn\": \"postgres://app:p%40ss{pw}@db.example.com:5432/voice\"}}}}" // voxray:allow synthetic test value
     ));
     assert_eq!(h[0].secret, format!("p@ss{pw}"), "percent-decoded");
     assert_eq!(
-        hits("dsn: postgres://app:a@b@db.example.com/x\n")[0].secret,
+        hits("dsn: postgres://app:a@b@db.example.com/x\n")[0].secret, // voxray:allow synthetic test value
         "a@b",
         "userinfo runs to the last @"
     );
@@ -478,7 +478,7 @@ fn scan_pair_for_check() {
     assert_eq!(h[0].key_path.as_deref(), Some("api_keys.openai"));
     assert!(scan_pair("api_keys.openai", "${OPENAI_API_KEY}").is_empty());
     assert_eq!(
-        scan_pair("redis_url", "redis://:pw-Zq81@cache.example.com:6379")[0].rule_id,
+        scan_pair("redis_url", "redis://:pw-Zq81@cache.example.com:6379")[0].rule_id, // voxray:allow synthetic test value
         "dsn-password"
     );
 }
