@@ -162,8 +162,11 @@ fn clean_value(line: &str, off: usize) -> (usize, &str) {
         }
     }
     let mut v = v;
-    if let Some(i) = v.find(" #").or_else(|| v.find("\t#")) {
-        v = &v[..i];
+    let b = v.as_bytes();
+    if let Some(i) =
+        memchr::memchr_iter(b'#', b).find(|&i| i > 0 && (b[i - 1] == b' ' || b[i - 1] == b'\t'))
+    {
+        v = &v[..i - 1];
     }
     let v = v.trim_end().trim_end_matches([',', ';']).trim_end();
     (off, v)

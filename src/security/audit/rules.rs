@@ -1107,12 +1107,14 @@ fn key_info(key_path: &str) -> std::rc::Rc<KeyInfo> {
 /// The known token prefixes (`redact::KNOWN_PREFIXES`, all prefix-led Tier-1 rules) as a
 /// fast prefilter for short values. Twilio's `SK` is keyword-gated, so it is left out.
 static PREFIX_LITERALS: LazyLock<aho_corasick::AhoCorasick> = LazyLock::new(|| {
-    aho_corasick::AhoCorasick::new(
-        crate::security::redact::KNOWN_PREFIXES
-            .iter()
-            .filter(|p| **p != "SK"),
-    )
-    .expect("prefix automaton")
+    aho_corasick::AhoCorasick::builder()
+        .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+        .build(
+            crate::security::redact::KNOWN_PREFIXES
+                .iter()
+                .filter(|p| **p != "SK"),
+        )
+        .expect("prefix automaton")
 });
 
 /// Could a prefix-led Tier-1 rule match somewhere in `value`?

@@ -32,7 +32,7 @@ pub enum SkipReason {
 pub fn decode(bytes: &[u8]) -> Result<Decoded, SkipReason> {
     if let Some(rest) = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]) {
         return Ok(Decoded {
-            text: String::from_utf8_lossy(rest).into_owned(),
+            text: utf8_lossy(rest),
             bom_len: 3,
         });
     }
@@ -65,9 +65,17 @@ pub fn decode(bytes: &[u8]) -> Result<Decoded, SkipReason> {
         return Err(SkipReason::Binary);
     }
     Ok(Decoded {
-        text: String::from_utf8_lossy(bytes).into_owned(),
+        text: utf8_lossy(bytes),
         bom_len: 0,
     })
+}
+
+/// UTF-8 text of `bytes`: the fast validator first, replacement characters only when needed.
+fn utf8_lossy(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => s.to_owned(),
+        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
+    }
 }
 
 /// How a text was scanned: `json` (structural + line pass) or `line` only.
