@@ -265,6 +265,7 @@ fn json_report_matches_its_schema() {
         (Some(2), Some(25))
     );
     assert_eq!(f["key_path"], "api_keys.groq");
+    assert_eq!(f["mode"], "json");
     assert_eq!(f["redacted"], true);
     assert!(f["fingerprint"].as_str().unwrap().starts_with("sha256:"));
     assert_eq!(
@@ -569,6 +570,7 @@ fn encodings_positions_and_skips() {
     }
     std::fs::write(d.join("utf16.yaml"), u16).unwrap();
     std::fs::write(d.join("blob.bin"), b"\x00\x01\x02gsk_binary").unwrap();
+    write(&d, "broken.json", &format!("{{\"groq\": \"{k}\",\n"));
     write(&d, "big.yaml", &"x: 1\n".repeat(100));
     std::os::unix::fs::symlink(d.join("crlf.env"), d.join("link.env")).unwrap();
     let o = voxray_in(
@@ -610,6 +612,17 @@ fn encodings_positions_and_skips() {
     assert_eq!(pos["crlf.env"].0, 2);
     assert_eq!(pos["crlf.env"].1, 10, "columns count characters, not bytes");
     assert_eq!(pos["utf16.yaml"].0, 2);
+    assert_eq!(
+        pos["broken.json"].0, 1,
+        "a JSON file that does not parse still gets the line pass"
+    );
+    let broken = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["file"] == "broken.json")
+        .unwrap();
+    assert_eq!(broken["mode"], "line");
     let skipped: BTreeMap<String, String> = v["skipped"]
         .as_array()
         .unwrap()

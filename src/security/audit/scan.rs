@@ -291,10 +291,13 @@ pub fn findings_for_text(
     show_secrets: bool,
 ) -> (Vec<Finding>, Mode) {
     let (hits, mode) = scan_text(&d.text, json_hint, decode_depth);
-    (
-        build_findings(file, &d.text, d.bom_len, &hits, show_secrets),
-        mode,
-    )
+    let mut found = build_findings(file, &d.text, d.bom_len, &hits, show_secrets);
+    if json_hint {
+        for f in &mut found {
+            f.mode = Some(if mode == Mode::Json { "json" } else { "line" });
+        }
+    }
+    (found, mode)
 }
 
 /// Turn merged hits of `text` into findings (positions, redaction, snippets, fingerprints).
@@ -336,6 +339,7 @@ pub fn build_findings(
                 decoded: h.decoded.iter().map(|s| s.to_string()).collect(),
                 commit: None,
                 message: None,
+                mode: None,
                 inline_allowed: idx.line_text(line - 1).contains("voxray:allow"),
             }
         })

@@ -292,6 +292,7 @@ pub fn hygiene(path: &Path) -> Option<Finding> {
         decoded: Vec::new(),
         commit: None,
         message: Some(message),
+        mode: None,
         inline_allowed: false,
     })
 }
