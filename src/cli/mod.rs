@@ -9,7 +9,11 @@
 
 pub mod audit;
 pub mod check;
+pub mod completions;
+mod generated;
+pub mod health;
 pub mod keygen;
+pub mod man;
 pub mod serve;
 
 use std::path::PathBuf;
@@ -87,6 +91,26 @@ pub struct GlobalArgs {
     pub verbose: u8,
 }
 
+impl GlobalArgs {
+    /// The level asked for on the command line: `--log-level`, else `-q` (warn), `-v` (debug)
+    /// or `-vv` (trace); `None` leaves the config's `log_level`.
+    pub fn effective_log_level(&self) -> Option<&'static str> {
+        let from_flag = self.log_level.map(|l| match l {
+            LogLevel::Trace => "trace",
+            LogLevel::Debug => "debug",
+            LogLevel::Info => "info",
+            LogLevel::Warn => "warn",
+            LogLevel::Error => "error",
+        });
+        from_flag.or(match (self.quiet, self.verbose) {
+            (true, _) => Some("warn"),
+            (_, 0) => None,
+            (_, 1) => Some("debug"),
+            _ => Some("trace"),
+        })
+    }
+}
+
 /// Log verbosity (`config.md` §5.1 `log_level`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -119,6 +143,21 @@ pub enum Command {
     Audit(audit::AuditArgs),
     /// Validate a configuration before it goes to production.
     Check(check::CheckArgs),
+    /// Print a shell completion script to stdout.
+    ///
+    /// Supported shells: bash, zsh, fish, powershell, elvish. With --out DIR the script is
+    /// written to DIR under its conventional name (voxray.bash, _voxray, voxray.fish,
+    /// _voxray.ps1, voxray.elv).
+    Completions(completions::CompletionsArgs),
+    /// Write the man pages (voxray.1, voxray-serve.1, ...).
+    Man(man::ManArgs),
+    /// Probe the local server's /health (the container HEALTHCHECK): exit 0 on 200, else 1.
+    ///
+    /// Loads the configuration exactly as serve does (--config, $VOXRAY_CONFIG, ./config.json
+    /// and VOXRAY_* variables), sends GET /health to 127.0.0.1:<port> (or the configured
+    /// address when the server binds one interface) and waits at most 3 seconds. On failure
+    /// it prints one line on stderr and exits 1.
+    Health(health::HealthArgs),
 }
 
 /// Parse the process arguments, run the subcommand, and turn its outcome into an exit code.
@@ -129,6 +168,9 @@ pub fn main() -> ExitCode {
         Command::Keygen(args) => keygen::run(args, &cli.global),
         Command::Audit(args) => audit::run(args, &cli.global),
         Command::Check(args) => check::run(args, &cli.global),
+        Command::Completions(args) => completions::run(args, &cli.global),
+        Command::Man(args) => man::run(args, &cli.global),
+        Command::Health(args) => health::run(args, &cli.global),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -4,7 +4,9 @@
 //! - [`keygen`]: `vxr_` server keys, checksum, verification, keyring storage (`security-tools.md` §1).
 //! - [`redact`]: the one `redact()` (`config.md` §7).
 //! - [`audit`]: the secret scanner (`security-tools.md` §2).
+//! - [`check`]: the production checklist (`security-tools.md` §3).
 
 pub mod audit;
+pub mod check;
 pub mod keygen;
 pub mod redact;

@@ -87,7 +87,7 @@ pub fn redact(s: &str) -> String {
 }
 
 /// `scheme://user:pass@host…` → `scheme://user:****@host…`; `None` when `s` is not such a URL.
-fn redact_url_password(s: &str) -> Option<String> {
+pub fn redact_url_password(s: &str) -> Option<String> {
     let scheme_end = s.find("://")?;
     let scheme = &s[..scheme_end];
     if scheme.is_empty()

@@ -1,0 +1,3 @@
+//! Audio codecs for the media transports: [`opus`] (RFC 6716) for WebRTC.
+
+pub mod opus;

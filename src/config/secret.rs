@@ -1,0 +1,528 @@
+//! Secrets: the redacting [`Secret`] wrapper and the resolver of `config.md` §6.2.
+//!
+//! Order for every secret key (first non-empty wins): the canonical `VOXRAY_…` variable, the
+//! conventional variable (`OPENAI_API_KEY`, …), the OS keyring ([`Keyring`], service `voxray`,
+//! account = key path), then the file value after expansion (`${NAME}` → env `NAME`,
+//! `file:/path` → the file's trimmed content, anything else literal). A resolved value that
+//! the placeholder classifier calls a placeholder is unset (with a warning), except for the
+//! server keys, where it is a config error. Where each value came from is recorded in
+//! [`SecretSource`].
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::schema::Config;
+use crate::security::audit::placeholder::is_placeholder;
+use crate::security::redact::redact;
+
+/// A secret value. `Debug` and `Display` print [`redact`]ed text; only [`Secret::expose`]
+/// gives the value, for the few places that must compare or send it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(Arc<str>);
+
+impl Secret {
+    /// Wrap a value.
+    pub fn new(value: impl Into<Arc<str>>) -> Self {
+        Self(value.into())
+    }
+    /// The raw value. Never log or format it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Secret({})", redact(&self.0))
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&redact(&self.0))
+    }
+}
+
+/// Where a secret was found (`config.md` §6.3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretSource {
+    /// An environment variable (canonical or conventional).
+    Env(String),
+    /// The OS keyring.
+    Keyring,
+    /// A `file:` reference in the config file.
+    FileRef(PathBuf),
+    /// A `${NAME}` reference in the config file.
+    EnvRef(String),
+    /// A literal value at this config path.
+    Literal(String),
+}
+
+impl fmt::Display for SecretSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SecretSource::Env(v) => write!(f, "env {v}"),
+            SecretSource::Keyring => f.write_str("keyring"),
+            SecretSource::FileRef(p) => write!(f, "file-ref file:{}", p.display()),
+            SecretSource::EnvRef(n) => write!(f, "env-ref ${{{n}}}"),
+            SecretSource::Literal(p) => write!(f, "literal {p}"),
+        }
+    }
+}
+
+/// A resolved secret and its source.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    /// The value.
+    pub value: Secret,
+    /// Where it came from.
+    pub source: SecretSource,
+}
+
+/// An OS keyring lookup (service `voxray`, account = key path). Implementations must not log
+/// the value.
+pub trait Keyring: Send + Sync {
+    /// The stored value for `account`, or `None` when absent or the store is unreachable.
+    fn get(&self, account: &str) -> Option<String>;
+}
+
+/// No keyring (`keyring_backend: "none"`).
+pub struct NoKeyring;
+
+impl Keyring for NoKeyring {
+    fn get(&self, _account: &str) -> Option<String> {
+        None
+    }
+}
+
+/// Every resolved secret of a configuration.
+#[derive(Debug, Clone, Default)]
+pub struct Secrets {
+    /// `server_api_key` then `server_api_keys[*]`, empties dropped. Auth is on iff non-empty.
+    pub server_keys: Vec<Resolved>,
+    /// Provider keys by `api_keys` name.
+    pub api_keys: BTreeMap<String, Resolved>,
+    /// `daily_dialin_webhook_secret`.
+    pub daily_dialin_webhook_secret: Option<Resolved>,
+    /// `twilio_auth_token`.
+    pub twilio_auth_token: Option<Resolved>,
+    /// `telnyx_api_key`.
+    pub telnyx_api_key: Option<Resolved>,
+    /// `plivo_auth_token`.
+    pub plivo_auth_token: Option<Resolved>,
+}
+
+impl Secrets {
+    /// Every secret value, for log scrubbing and tests.
+    pub fn all_values(&self) -> Vec<&Secret> {
+        self.server_keys
+            .iter()
+            .chain(self.api_keys.values())
+            .chain(self.daily_dialin_webhook_secret.iter())
+            .chain(self.twilio_auth_token.iter())
+            .chain(self.telnyx_api_key.iter())
+            .chain(self.plivo_auth_token.iter())
+            .map(|r| &r.value)
+            .collect()
+    }
+}
+
+/// Conventional environment variables of an `api_keys` name (`config.md` §6.4).
+pub fn provider_env_vars(name: &str) -> Vec<String> {
+    let known: &[(&str, &[&str])] = &[
+        ("openai", &["OPENAI_API_KEY"]),
+        ("anthropic", &["ANTHROPIC_API_KEY"]),
+        ("groq", &["GROQ_API_KEY"]),
+        ("deepgram", &["DEEPGRAM_API_KEY"]),
+        ("elevenlabs", &["ELEVENLABS_API_KEY"]),
+        ("cartesia", &["CARTESIA_API_KEY"]),
+        ("google", &["GOOGLE_API_KEY", "GEMINI_API_KEY"]),
+        ("mistral", &["MISTRAL_API_KEY"]),
+        ("deepseek", &["DEEPSEEK_API_KEY"]),
+        ("cerebras", &["CEREBRAS_API_KEY"]),
+        ("sarvam", &["SARVAM_API_KEY"]),
+        ("xai", &["XAI_API_KEY"]),
+        ("ollama", &["OLLAMA_API_KEY"]),
+        ("vllm", &["VLLM_API_KEY"]),
+        ("llamacpp", &["LLAMACPP_API_KEY"]),
+        ("daily_api_key", &["DAILY_API_KEY"]),
+        ("daily", &["DAILY_API_KEY"]),
+    ];
+    if let Some((_, vars)) = known.iter().find(|(n, _)| *n == name) {
+        return vars.iter().map(|v| v.to_string()).collect();
+    }
+    let upper: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if ["_API_KEY", "_KEY", "_TOKEN", "_SECRET"]
+        .iter()
+        .any(|s| upper.ends_with(s))
+    {
+        vec![upper]
+    } else {
+        vec![format!("{upper}_API_KEY")]
+    }
+}
+
+/// Resolves secret references against an environment snapshot, a keyring and the config file's
+/// directory. Collects warnings (placeholder values, group/world-readable secret files).
+pub struct SecretResolver<'a> {
+    /// Environment snapshot; empty values already removed.
+    pub env: &'a BTreeMap<String, String>,
+    /// Keyring lookups.
+    pub keyring: &'a dyn Keyring,
+    /// Directory that relative `file:` paths are relative to.
+    pub config_dir: Option<&'a Path>,
+    /// Warnings for the start-up log (never holding a secret).
+    pub warnings: Vec<String>,
+}
+
+impl SecretResolver<'_> {
+    /// Resolve one secret key.
+    ///
+    /// `path` is the key path (`server_api_key`, `api_keys.openai`), `env_vars` the variables to
+    /// try in order, `file_value` the raw config value. `strict` makes a placeholder an error
+    /// (server keys). Returns `Ok(None)` when nothing non-empty was found.
+    ///
+    /// # Errors
+    /// One line (without the `config error:` prefix) for an unresolvable `${NAME}` or `file:`
+    /// reference, a `${NAME:-default}` form, or a placeholder server key.
+    pub fn resolve(
+        &mut self,
+        path: &str,
+        env_vars: &[String],
+        file_value: &str,
+        file_source: &str,
+        strict: bool,
+    ) -> Result<Option<Resolved>, String> {
+        let found = if let Some((var, value)) = env_vars
+            .iter()
+            .find_map(|v| self.env.get(v).map(|value| (v, value.clone())))
+        {
+            Some(Resolved {
+                value: Secret::new(value),
+                source: SecretSource::Env(var.clone()),
+            })
+        } else if let Some(value) = self.keyring.get(path).filter(|v| !v.is_empty()) {
+            Some(Resolved {
+                value: Secret::new(value),
+                source: SecretSource::Keyring,
+            })
+        } else if !file_value.trim().is_empty() {
+            Some(self.expand(path, file_value, file_source)?)
+        } else {
+            None
+        };
+        match found {
+            Some(r) if is_placeholder(r.value.expose()) => {
+                if strict {
+                    Err(format!(
+                        "{path}: value looks like a placeholder; set VOXRAY_SERVER_API_KEY or run \"voxray keygen\" (from {})",
+                        r.source
+                    ))
+                } else {
+                    self.warnings.push(format!(
+                        "{path}: value from {} looks like a placeholder; treated as unset",
+                        r.source
+                    ));
+                    Ok(None)
+                }
+            }
+            other => Ok(other),
+        }
+    }
+
+    /// Expand a file value: `${NAME}`, `file:PATH`, or a literal.
+    fn expand(&mut self, path: &str, raw: &str, file_source: &str) -> Result<Resolved, String> {
+        let value = raw.trim();
+        if let Some(inner) = value.strip_prefix("${").and_then(|v| v.strip_suffix('}')) {
+            let valid_name = inner
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && inner.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if !valid_name {
+                return Err(format!(
+                    "{path}: defaults are not supported in secret references; use exactly ${{NAME}} (from {file_source})"
+                ));
+            }
+            return match self.env.get(inner) {
+                Some(v) => Ok(Resolved {
+                    value: Secret::new(v.clone()),
+                    source: SecretSource::EnvRef(inner.into()),
+                }),
+                None => Err(format!(
+                    "{path}: environment variable {inner} referenced by \"${{{inner}}}\" is not set (from {file_source})"
+                )),
+            };
+        }
+        if let Some(file) = value.strip_prefix("file:") {
+            let mut file_path = PathBuf::from(file);
+            if file_path.is_relative()
+                && let Some(dir) = self.config_dir
+            {
+                file_path = dir.join(file_path);
+            }
+            let content = std::fs::read_to_string(&file_path).map_err(|e| {
+                format!(
+                    "{path}: cannot read secret file {}: {e} (from {file_source})",
+                    file_path.display()
+                )
+            })?;
+            let content = content.trim();
+            if content.is_empty() {
+                return Err(format!(
+                    "{path}: secret file {} is empty (from {file_source})",
+                    file_path.display()
+                ));
+            }
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                if let Ok(meta) = std::fs::metadata(&file_path)
+                    && meta.permissions().mode() & 0o044 != 0
+                {
+                    self.warnings.push(format!(
+                        "{path}: secret file {} is readable by group or others; chmod 600 it",
+                        file_path.display()
+                    ));
+                }
+            }
+            return Ok(Resolved {
+                value: Secret::new(content),
+                source: SecretSource::FileRef(file_path),
+            });
+        }
+        Ok(Resolved {
+            value: Secret::new(value),
+            source: SecretSource::Literal(path.into()),
+        })
+    }
+
+    /// Resolve every secret of `config` (`config.md` §6.1).
+    ///
+    /// # Errors
+    /// Every problem as one line each.
+    pub fn resolve_all(&mut self, config: &Config, file_source: &str) -> (Secrets, Vec<String>) {
+        let mut errors = Vec::new();
+        let mut secrets = Secrets::default();
+        let one = |this: &mut Self,
+                   errors: &mut Vec<String>,
+                   path: &str,
+                   vars: Vec<String>,
+                   file_value: &str,
+                   strict: bool| {
+            this.resolve(path, &vars, file_value, file_source, strict)
+                .unwrap_or_else(|e| {
+                    errors.push(e);
+                    None
+                })
+        };
+        if let Some(r) = one(
+            self,
+            &mut errors,
+            "server_api_key",
+            vec!["VOXRAY_SERVER_API_KEY".into()],
+            &config.server_api_key,
+            true,
+        ) {
+            secrets.server_keys.push(r);
+        }
+        // The list: env gives the whole list; else each file entry is expanded on its own.
+        if let Some(list) = self.env.get("VOXRAY_SERVER_API_KEYS").cloned() {
+            for (i, item) in super::load::parse_env_list(&list)
+                .unwrap_or_default()
+                .into_iter()
+                .enumerate()
+            {
+                let mut env = BTreeMap::new();
+                env.insert("VOXRAY_SERVER_API_KEYS".to_string(), item);
+                let mut sub = SecretResolver {
+                    env: &env,
+                    keyring: &NoKeyring,
+                    config_dir: None,
+                    warnings: vec![],
+                };
+                match sub.resolve(
+                    &format!("server_api_keys[{i}]"),
+                    &["VOXRAY_SERVER_API_KEYS".into()],
+                    "",
+                    file_source,
+                    true,
+                ) {
+                    Ok(Some(r)) => secrets.server_keys.push(r),
+                    Ok(None) => {}
+                    Err(e) => errors.push(e),
+                }
+            }
+        } else {
+            for (i, raw) in config.server_api_keys.iter().enumerate() {
+                let path = format!("server_api_keys[{i}]");
+                if raw.trim().is_empty() {
+                    continue;
+                }
+                match self.expand(&path, raw, file_source) {
+                    Ok(r) if is_placeholder(r.value.expose()) => errors.push(format!(
+                        "{path}: value looks like a placeholder; set VOXRAY_SERVER_API_KEY or run \"voxray keygen\" (from {})",
+                        r.source
+                    )),
+                    Ok(r) => secrets.server_keys.push(r),
+                    Err(e) => errors.push(e),
+                }
+            }
+        }
+        let mut names: Vec<String> = config.api_keys.keys().cloned().collect();
+        for var in self.env.keys() {
+            if let Some(name) = var.strip_prefix("VOXRAY_API_KEYS__") {
+                names.push(name.to_ascii_lowercase());
+            }
+        }
+        names.sort();
+        names.dedup();
+        for name in names {
+            let mut vars = vec![super::keys::canonical_env(&format!("api_keys.{name}"))];
+            vars.extend(provider_env_vars(&name));
+            let file_value = config.api_keys.get(&name).map(String::as_str).unwrap_or("");
+            if let Some(r) = one(
+                self,
+                &mut errors,
+                &format!("api_keys.{name}"),
+                vars,
+                file_value,
+                false,
+            ) {
+                secrets.api_keys.insert(name, r);
+            }
+        }
+        secrets.daily_dialin_webhook_secret = one(
+            self,
+            &mut errors,
+            "daily_dialin_webhook_secret",
+            vec!["VOXRAY_DAILY_DIALIN_WEBHOOK_SECRET".into()],
+            &config.daily_dialin_webhook_secret,
+            false,
+        );
+        secrets.twilio_auth_token = one(
+            self,
+            &mut errors,
+            "twilio_auth_token",
+            vec![
+                "VOXRAY_TWILIO_AUTH_TOKEN".into(),
+                "TWILIO_AUTH_TOKEN".into(),
+            ],
+            &config.twilio_auth_token,
+            false,
+        );
+        secrets.telnyx_api_key = one(
+            self,
+            &mut errors,
+            "telnyx_api_key",
+            vec!["VOXRAY_TELNYX_API_KEY".into(), "TELNYX_API_KEY".into()],
+            &config.telnyx_api_key,
+            false,
+        );
+        secrets.plivo_auth_token = one(
+            self,
+            &mut errors,
+            "plivo_auth_token",
+            vec!["VOXRAY_PLIVO_AUTH_TOKEN".into(), "PLIVO_AUTH_TOKEN".into()],
+            &config.plivo_auth_token,
+            false,
+        );
+        (secrets, errors)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resolver(env: &BTreeMap<String, String>) -> SecretResolver<'_> {
+        SecretResolver {
+            env,
+            keyring: &NoKeyring,
+            config_dir: None,
+            warnings: vec![],
+        }
+    }
+
+    #[test]
+    fn secret_debug_and_display_redact() {
+        let s = Secret::new("vxr_0123456789ABCDEFGHIJKLMNOPQRSTUV1ggZdL");
+        assert_eq!(format!("{s}"), "vxr_…gZdL");
+        assert!(!format!("{s:?}").contains("0123456789"));
+        assert_eq!(format!("{}", Secret::new("myvoxray-live-7")), "****");
+    }
+
+    #[test]
+    fn env_beats_file_and_env_ref_expands() {
+        let mut env = BTreeMap::new();
+        env.insert(
+            "OPENAI_API_KEY".to_string(),
+            "from-env-Zq81xkPa0vBn3".to_string(),
+        );
+        env.insert("MY_REF".to_string(), "from-ref-Qm3vL8sT2pWx9".to_string());
+        let mut r = resolver(&env);
+        let got = r
+            .resolve(
+                "api_keys.openai",
+                &["OPENAI_API_KEY".into()],
+                "literal-Hk29dLq0",
+                "file c",
+                false,
+            )
+            .unwrap()
+            .unwrap();
+        assert_eq!(got.value.expose(), "from-env-Zq81xkPa0vBn3");
+        assert_eq!(got.source, SecretSource::Env("OPENAI_API_KEY".into()));
+        let got = r
+            .resolve("api_keys.x", &[], "${MY_REF}", "file c", false)
+            .unwrap()
+            .unwrap();
+        assert_eq!(got.value.expose(), "from-ref-Qm3vL8sT2pWx9");
+        assert!(
+            r.resolve("api_keys.x", &[], "${UNSET_VAR}", "file c", false)
+                .is_err()
+        );
+        assert!(
+            r.resolve("api_keys.x", &[], "${MY_REF:-x}", "file c", false)
+                .unwrap_err()
+                .contains("defaults are not supported")
+        );
+    }
+
+    #[test]
+    fn placeholder_server_key_is_an_error() {
+        let env = BTreeMap::new();
+        let err = resolver(&env)
+            .resolve(
+                "server_api_key",
+                &[],
+                "YOUR_SERVER_API_KEY_HERE",
+                "file c",
+                true,
+            )
+            .unwrap_err();
+        assert!(err.contains("placeholder"));
+        assert!(!err.contains("YOUR_SERVER"));
+    }
+
+    #[test]
+    fn conventional_env_names() {
+        assert_eq!(
+            provider_env_vars("google"),
+            vec!["GOOGLE_API_KEY", "GEMINI_API_KEY"]
+        );
+        assert_eq!(provider_env_vars("my-tool"), vec!["MY_TOOL_API_KEY"]);
+        assert_eq!(provider_env_vars("hook_token"), vec!["HOOK_TOKEN"]);
+    }
+}

@@ -1,0 +1,174 @@
+//! The Prometheus registry and typed metric handles (`http.md` §7, `pipeline.md` §9).
+//!
+//! Every name starts with `voxray_` and uses base units (`_seconds`, `_bytes`, `_total`).
+//! No label carries a session id, request id, raw path, key or address: `route` takes values
+//! from [`crate::server::app::RouteKind::label`], `transport` is `websocket|webrtc|telephony`.
+
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
+};
+
+/// Latency buckets from 0.1 ms to 10 s (`pipeline.md` §9).
+const LATENCY_BUCKETS: &[f64] = &[
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+    5.0, 10.0,
+];
+
+/// Handles to every metric; cheap to clone (all handles are `Arc`s inside).
+#[derive(Clone)]
+pub struct Metrics {
+    registry: Registry,
+    /// `voxray_http_requests_total{method,route,status}`.
+    pub http_requests: IntCounterVec,
+    /// `voxray_http_request_duration_seconds{method,route}`.
+    pub http_duration: HistogramVec,
+    /// `voxray_http_requests_in_flight`.
+    pub http_in_flight: IntGauge,
+    /// `voxray_auth_failures_total{route}`.
+    pub auth_failures: IntCounterVec,
+    /// `voxray_sessions_active{transport}`.
+    pub sessions_active: IntGaugeVec,
+    /// `voxray_sessions_started_total{transport}`.
+    pub sessions_started: IntCounterVec,
+    /// `voxray_sessions_rejected_total{reason}` (`capacity`, `shutting_down`).
+    pub sessions_rejected: IntCounterVec,
+    /// `voxray_session_duration_seconds{transport}`.
+    pub session_duration: HistogramVec,
+    /// `voxray_ws_messages_total{direction}` (`in`, `out`).
+    pub ws_messages: IntCounterVec,
+    /// `voxray_ws_invalid_messages_total`.
+    pub ws_invalid_messages: IntCounter,
+    /// `voxray_audio_frame_latency_seconds{transport}`: inbound message read → reply handed to the socket.
+    pub audio_frame_latency: HistogramVec,
+    /// `voxray_audio_frames_dropped_total{direction,reason}`.
+    pub audio_frames_dropped: IntCounterVec,
+}
+
+impl Metrics {
+    /// A fresh registry with every voxray series, `voxray_build_info{version}` = 1 and the
+    /// standard process collector (`process_cpu_seconds_total`, `process_resident_memory_bytes`, …).
+    pub fn new() -> Self {
+        let registry = Registry::new();
+        let reg = |c: Box<dyn prometheus::core::Collector>| {
+            registry.register(c).expect("unique metric names")
+        };
+        let counter_vec = |name: &str, help: &str, labels: &[&str]| {
+            let m = IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric");
+            reg(Box::new(m.clone()));
+            m
+        };
+        let histogram_vec = |name: &str, help: &str, labels: &[&str], buckets: Vec<f64>| {
+            let m = HistogramVec::new(HistogramOpts::new(name, help).buckets(buckets), labels)
+                .expect("valid metric");
+            reg(Box::new(m.clone()));
+            m
+        };
+        let build_info = IntGaugeVec::new(
+            Opts::new("voxray_build_info", "Build information (always 1)"),
+            &["version"],
+        )
+        .expect("valid metric");
+        build_info
+            .with_label_values(&[env!("CARGO_PKG_VERSION")])
+            .set(1);
+        reg(Box::new(build_info));
+        let http_in_flight = IntGauge::new(
+            "voxray_http_requests_in_flight",
+            "HTTP requests being served",
+        )
+        .expect("valid metric");
+        reg(Box::new(http_in_flight.clone()));
+        let sessions_active = IntGaugeVec::new(
+            Opts::new("voxray_sessions_active", "Sessions running now"),
+            &["transport"],
+        )
+        .expect("valid metric");
+        reg(Box::new(sessions_active.clone()));
+        for t in ["websocket", "webrtc", "telephony"] {
+            sessions_active.with_label_values(&[t]).set(0);
+        }
+        let ws_invalid_messages = IntCounter::new(
+            "voxray_ws_invalid_messages_total",
+            "Malformed or unknown WebSocket messages dropped",
+        )
+        .expect("valid metric");
+        reg(Box::new(ws_invalid_messages.clone()));
+        #[cfg(target_os = "linux")]
+        reg(Box::new(
+            prometheus::process_collector::ProcessCollector::for_self(),
+        ));
+
+        Self {
+            http_requests: counter_vec(
+                "voxray_http_requests_total",
+                "HTTP requests served",
+                &["method", "route", "status"],
+            ),
+            http_duration: histogram_vec(
+                "voxray_http_request_duration_seconds",
+                "HTTP request duration",
+                &["method", "route"],
+                LATENCY_BUCKETS.to_vec(),
+            ),
+            http_in_flight,
+            auth_failures: counter_vec(
+                "voxray_auth_failures_total",
+                "Rejected API keys and tokens",
+                &["route"],
+            ),
+            sessions_active,
+            sessions_started: counter_vec(
+                "voxray_sessions_started_total",
+                "Sessions started",
+                &["transport"],
+            ),
+            sessions_rejected: counter_vec(
+                "voxray_sessions_rejected_total",
+                "Sessions refused",
+                &["reason"],
+            ),
+            session_duration: histogram_vec(
+                "voxray_session_duration_seconds",
+                "Session lifetime",
+                &["transport"],
+                vec![
+                    1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0,
+                ],
+            ),
+            ws_messages: counter_vec(
+                "voxray_ws_messages_total",
+                "WebSocket data messages",
+                &["direction"],
+            ),
+            ws_invalid_messages,
+            audio_frame_latency: histogram_vec(
+                "voxray_audio_frame_latency_seconds",
+                "Server-added latency per audio frame (echo path)",
+                &["transport"],
+                LATENCY_BUCKETS.to_vec(),
+            ),
+            audio_frames_dropped: counter_vec(
+                "voxray_audio_frames_dropped_total",
+                "Audio frames dropped",
+                &["direction", "reason"],
+            ),
+            registry,
+        }
+    }
+
+    /// The registry in Prometheus text format 0.0.4.
+    pub fn render(&self) -> String {
+        let mut buf = Vec::new();
+        TextEncoder::new()
+            .encode(&self.registry.gather(), &mut buf)
+            .expect("text encoding cannot fail");
+        String::from_utf8(buf).expect("text format is UTF-8")
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}

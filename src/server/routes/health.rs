@@ -1,0 +1,34 @@
+//! `/health` and `/ready` (`http.md` §7).
+
+use axum::Extension;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use super::envelope;
+use crate::server::app::{AppState, RequestId};
+use crate::server::error::ApiError;
+use crate::session::Lifecycle;
+
+/// `GET|HEAD /health`: 200 whenever the process serves HTTP (starting and draining included).
+pub async fn health(Extension(id): Extension<RequestId>) -> Response {
+    envelope(json!({"status": "ok"}), &id).into_response()
+}
+
+/// `GET|HEAD /ready`: 200 once started and not draining, with the enabled dependency checks;
+/// else 503 `not_ready` naming the cause. A full `max_sessions` does not make it 503.
+pub async fn ready(State(state): State<AppState>, Extension(id): Extension<RequestId>) -> Response {
+    match state.sessions.lifecycle() {
+        Lifecycle::Ready => envelope(
+            json!({"status": "ready", "checks": {"session_store": "ok"}}),
+            &id,
+        )
+        .into_response(),
+        Lifecycle::Starting => ApiError::not_ready()
+            .detail("state", "starting")
+            .into_response(),
+        Lifecycle::Draining => ApiError::not_ready()
+            .detail("state", "draining")
+            .into_response(),
+    }
+}

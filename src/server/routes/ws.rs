@@ -1,0 +1,141 @@
+//! `GET /ws` (`http.md` §4.3, §5; `wire.md` §1.1–1.2).
+//!
+//! Checks before the upgrade, in order: Origin (403), API key or one-time token (401),
+//! a real upgrade (426), admission (503; a token reuses its pending session's slot), query
+//! parameters (422). Token values are never logged.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::{Query, State, WebSocketUpgrade};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+
+use crate::server::app::AppState;
+use crate::server::error::ApiError;
+use crate::server::{auth, cors};
+use crate::session::registry::unix_now;
+use crate::session::{Slot, token};
+use crate::transport::serializer::WireFormat;
+use crate::transport::websocket::{self, WsParams};
+
+fn parse_rate(query: &HashMap<String, String>, name: &str) -> Result<Option<u32>, ApiError> {
+    match query.get(name) {
+        None => Ok(None),
+        Some(v) => match v.parse::<u32>() {
+            Ok(r) if (8000..=48000).contains(&r) => Ok(Some(r)),
+            _ => Err(ApiError::validation().detail(name, "must be an integer from 8000 to 48000")),
+        },
+    }
+}
+
+fn parse_params(state: &AppState, query: &HashMap<String, String>) -> Result<WsParams, ApiError> {
+    let format = match query.get("format").map(String::as_str) {
+        Some("protobuf") => WireFormat::Protobuf,
+        Some("json") => WireFormat::Json,
+        Some("raw") => WireFormat::Raw,
+        Some(_) => {
+            return Err(ApiError::validation().detail("format", "must be protobuf, json or raw"));
+        }
+        None if query.get("rtvi").is_some_and(|v| !v.is_empty()) => WireFormat::Json,
+        None => WireFormat::Protobuf,
+    };
+    match query.get("pipeline").map(String::as_str) {
+        None | Some("echo") => {}
+        Some("parrot" | "voice") => {
+            return Err(
+                ApiError::validation().detail("pipeline", "not available in this build; use echo")
+            );
+        }
+        Some(_) => {
+            return Err(ApiError::validation().detail("pipeline", "must be echo, parrot or voice"));
+        }
+    }
+    let sample_rate = parse_rate(query, "sample_rate")?.unwrap_or(16_000);
+    let cfg = &state.config;
+    Ok(WsParams {
+        format,
+        sample_rate,
+        out_sample_rate: parse_rate(query, "out_sample_rate")?,
+        idle_timeout: (cfg.ws_idle_timeout_secs > 0)
+            .then(|| Duration::from_secs(cfg.ws_idle_timeout_secs)),
+        max_duration: (cfg.rtc_max_duration_secs > 0.0)
+            .then(|| Duration::from_secs_f64(cfg.rtc_max_duration_secs)),
+    })
+}
+
+/// The upgrade handler.
+pub async fn upgrade(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    match prepare(&state, &headers, &query, ws) {
+        Ok((ws, params, slot)) => {
+            let metrics = state.metrics.clone();
+            let close = state.sessions.close_signal();
+            let limit = state.config.ws_max_message_bytes as usize;
+            ws.max_message_size(limit)
+                .max_frame_size(limit)
+                .on_upgrade(move |socket| websocket::run(socket, params, metrics, close, slot))
+                .into_response()
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+fn prepare(
+    state: &AppState,
+    headers: &HeaderMap,
+    query: &HashMap<String, String>,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Result<(WebSocketUpgrade, WsParams, Slot), ApiError> {
+    if !cors::ws_origin_allowed(headers, &state.config.cors_allowed_origins) {
+        tracing::warn!("websocket upgrade refused: origin not allowed");
+        return Err(ApiError::forbidden_origin());
+    }
+    let secrets = state.secrets();
+    let keys: Vec<_> = secrets
+        .server_keys
+        .iter()
+        .map(|r| r.value.clone())
+        .collect();
+    let auth_on = !keys.is_empty();
+    let header_ok = auth_on && auth::authorized(headers, keys.iter());
+    let mut pending_slot = None;
+    if let Some(t) = query.get("token").filter(|_| !header_ok) {
+        let ephemeral = crate::config::Secret::new(state.ephemeral_token_key());
+        let verify_keys: Vec<&crate::config::Secret> = if auth_on {
+            keys.iter().collect()
+        } else {
+            vec![&ephemeral]
+        };
+        match token::verify(verify_keys, t, unix_now())
+            .and_then(|c| state.sessions.redeem_token(&c))
+        {
+            Some(pending) => pending_slot = Some(pending.slot),
+            None if auth_on => return Err(reject(state)),
+            None => {}
+        }
+    } else if auth_on && !header_ok {
+        return Err(reject(state));
+    }
+    let ws = ws.map_err(|_| ApiError::upgrade_required())?;
+    let slot = match pending_slot {
+        Some(s) => s,
+        None => state.admit()?,
+    };
+    let params = parse_params(state, query)?;
+    Ok((ws, params, slot))
+}
+
+fn reject(state: &AppState) -> ApiError {
+    state.metrics.auth_failures.with_label_values(&["ws"]).inc();
+    tracing::warn!(
+        route = "ws",
+        "rejected websocket upgrade: missing or invalid API key or token"
+    );
+    ApiError::unauthorized()
+}

@@ -1,0 +1,733 @@
+//! WebRTC sessions end to end (`wire.md` §2, `http.md` §9): a webrtc-rs client peer on
+//! loopback sends Opus made from a real speech file and checks that the echo comes back
+//! (energy envelopes correlated, since Opus is lossy), over every offer path and answer shape,
+//! with trickle ICE, two concurrent peers, single-use `/start` sessions and teardown.
+//!
+//! Prints two figures (not gates): offer-to-connected time and echo mouth-to-ear latency.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::{Server, audio_dir};
+use rtc::media::Sample;
+use rtc::media_stream::MediaStreamTrack;
+use rtc::peer_connection::configuration::media_engine::MIME_TYPE_OPUS;
+use rtc::rtp_transceiver::rtp_sender::{
+    RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters, RTCRtpEncodingParameters,
+    RtpCodecKind,
+};
+use serde_json::{Value, json};
+use tokio::sync::{Notify, mpsc};
+use voxray::audio::codec::opus::{FRAME_SAMPLES, OpusDecoder, OpusEncoder};
+use voxray::audio::{pcm, resample, wav};
+use webrtc::data_channel::{DataChannel, DataChannelEvent};
+use webrtc::media_stream::track_local::TrackLocal;
+use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
+use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
+use webrtc::peer_connection::{
+    MediaEngine, PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler,
+    RTCIceGatheringState, RTCPeerConnectionIceEvent, RTCPeerConnectionState, RTCSessionDescription,
+};
+
+/// 48 kHz mono samples of a test speech file, via the real resampler.
+fn speech48(name: &str) -> Vec<i16> {
+    let audio = wav::read_mono(&audio_dir().join(name)).unwrap();
+    resample::resample(&audio.samples, audio.sample_rate, 48_000)
+        .unwrap()
+        .into_iter()
+        .map(pcm::f32_to_i16)
+        .collect()
+}
+
+/// RMS per 20 ms frame.
+fn envelope(samples: &[i16]) -> Vec<f64> {
+    samples
+        .chunks(FRAME_SAMPLES)
+        .map(|c| (c.iter().map(|&s| f64::from(s).powi(2)).sum::<f64>() / c.len() as f64).sqrt())
+        .collect()
+}
+
+/// Best normalised correlation of `sent` within `got` over lags 0..=max_lag frames, and the
+/// lag (frames) where it peaks.
+fn best_correlation(sent: &[f64], got: &[f64], max_lag: usize) -> (f64, usize) {
+    let mut best = (f64::MIN, 0);
+    for lag in 0..=max_lag {
+        let n = sent.len().min(got.len().saturating_sub(lag));
+        if n < sent.len() / 2 {
+            break;
+        }
+        let a = &sent[..n];
+        let b = &got[lag..lag + n];
+        let mean = |x: &[f64]| x.iter().sum::<f64>() / x.len() as f64;
+        let (ma, mb) = (mean(a), mean(b));
+        let cov: f64 = a.iter().zip(b).map(|(x, y)| (x - ma) * (y - mb)).sum();
+        let va: f64 = a.iter().map(|x| (x - ma).powi(2)).sum();
+        let vb: f64 = b.iter().map(|y| (y - mb).powi(2)).sum();
+        let r = if va > 0.0 && vb > 0.0 {
+            cov / (va * vb).sqrt()
+        } else {
+            0.0
+        };
+        if r > best.0 {
+            best = (r, lag);
+        }
+    }
+    best
+}
+
+#[derive(Default)]
+struct Shared {
+    received: Mutex<Vec<i16>>,
+    first_audio_at: Mutex<Option<Instant>>,
+    candidates: Mutex<Vec<Value>>,
+    state: Mutex<Option<RTCPeerConnectionState>>,
+}
+
+struct Handler {
+    shared: Arc<Shared>,
+    connected: Arc<Notify>,
+    gathered: Arc<Notify>,
+    state_change: Arc<Notify>,
+}
+
+#[async_trait::async_trait]
+impl PeerConnectionEventHandler for Handler {
+    async fn on_ice_gathering_state_change(&self, state: RTCIceGatheringState) {
+        if state == RTCIceGatheringState::Complete {
+            self.gathered.notify_one();
+        }
+    }
+
+    async fn on_ice_candidate(&self, event: RTCPeerConnectionIceEvent) {
+        if let Ok(init) = event.candidate.to_json() {
+            self.shared.candidates.lock().unwrap().push(json!({
+                "candidate": init.candidate,
+                "sdp_mid": init.sdp_mid,
+                "sdp_mline_index": init.sdp_mline_index,
+            }));
+        }
+    }
+
+    async fn on_connection_state_change(&self, state: RTCPeerConnectionState) {
+        *self.shared.state.lock().unwrap() = Some(state);
+        self.state_change.notify_waiters();
+        if state == RTCPeerConnectionState::Connected {
+            self.connected.notify_one();
+        }
+    }
+
+    async fn on_track(&self, track: Arc<dyn TrackRemote>) {
+        let shared = self.shared.clone();
+        tokio::spawn(async move {
+            let mut decoder = OpusDecoder::new().unwrap();
+            while let Some(ev) = track.poll().await {
+                if let TrackRemoteEvent::OnRtpPacket(p) = ev
+                    && !p.payload.is_empty()
+                    && let Ok(pcm) = decoder.decode(&p.payload)
+                {
+                    if pcm.iter().any(|&s| s.unsigned_abs() > 300) {
+                        shared
+                            .first_audio_at
+                            .lock()
+                            .unwrap()
+                            .get_or_insert_with(Instant::now);
+                    }
+                    shared.received.lock().unwrap().extend_from_slice(pcm);
+                }
+            }
+        });
+    }
+}
+
+/// A webrtc-rs client peer: one sendrecv Opus track and an `rtvi` data channel.
+struct Client {
+    pc: Arc<dyn PeerConnection>,
+    track: Arc<TrackLocalStaticSample>,
+    ssrc: u32,
+    shared: Arc<Shared>,
+    connected: Arc<Notify>,
+    gathered: Arc<Notify>,
+    state_change: Arc<Notify>,
+    dc: Arc<dyn DataChannel>,
+    dc_messages: mpsc::UnboundedReceiver<String>,
+    dc_open: Arc<Notify>,
+    pc_id: String,
+}
+
+fn opus() -> RTCRtpCodecParameters {
+    RTCRtpCodecParameters {
+        rtp_codec: RTCRtpCodec {
+            mime_type: MIME_TYPE_OPUS.to_owned(),
+            clock_rate: 48_000,
+            channels: 2,
+            sdp_fmtp_line: "minptime=10;useinbandfec=1".to_owned(),
+            rtcp_feedback: vec![],
+        },
+        payload_type: 111,
+        ..Default::default()
+    }
+}
+
+impl Client {
+    async fn new() -> Client {
+        let shared = Arc::new(Shared::default());
+        let (connected, gathered, state_change) = (
+            Arc::new(Notify::new()),
+            Arc::new(Notify::new()),
+            Arc::new(Notify::new()),
+        );
+        let mut media = MediaEngine::default();
+        media.register_codec(opus(), RtpCodecKind::Audio).unwrap();
+        let pc = PeerConnectionBuilder::new()
+            .with_media_engine(media)
+            .with_handler(Arc::new(Handler {
+                shared: shared.clone(),
+                connected: connected.clone(),
+                gathered: gathered.clone(),
+                state_change: state_change.clone(),
+            }))
+            .with_udp_addrs(vec!["127.0.0.1:0".to_string()])
+            .build()
+            .await
+            .unwrap();
+        let pc: Arc<dyn PeerConnection> = Arc::new(pc);
+        let ssrc = rand::random::<u32>();
+        let track = Arc::new(
+            TrackLocalStaticSample::new(
+                Instant::now(),
+                MediaStreamTrack::new(
+                    "mic".into(),
+                    "mic-track".into(),
+                    "mic".into(),
+                    RtpCodecKind::Audio,
+                    vec![RTCRtpEncodingParameters {
+                        rtp_coding_parameters: RTCRtpCodingParameters {
+                            ssrc: Some(ssrc),
+                            ..Default::default()
+                        },
+                        codec: opus().rtp_codec,
+                        ..Default::default()
+                    }],
+                ),
+            )
+            .unwrap(),
+        );
+        pc.add_track(track.clone() as Arc<dyn TrackLocal>)
+            .await
+            .unwrap();
+        let dc = pc.create_data_channel("rtvi", None).await.unwrap();
+        let (tx, dc_messages) = mpsc::unbounded_channel();
+        let dc_open = Arc::new(Notify::new());
+        {
+            let dc = dc.clone();
+            let open = dc_open.clone();
+            tokio::spawn(async move {
+                while let Some(ev) = dc.poll().await {
+                    match ev {
+                        DataChannelEvent::OnOpen => open.notify_one(),
+                        DataChannelEvent::OnMessage(m) => {
+                            let _ = tx.send(String::from_utf8_lossy(&m.data).into_owned());
+                        }
+                        DataChannelEvent::OnClose => break,
+                        _ => {}
+                    }
+                }
+            });
+        }
+        Client {
+            pc,
+            track,
+            ssrc,
+            shared,
+            connected,
+            gathered,
+            state_change,
+            dc,
+            dc_messages,
+            dc_open,
+            pc_id: String::new(),
+        }
+    }
+
+    /// Create the offer; with `gather` wait until every candidate is in it (no trickle).
+    async fn offer(&self, gather: bool) -> String {
+        let offer = self.pc.create_offer(None).await.unwrap();
+        self.pc.set_local_description(offer).await.unwrap();
+        if gather {
+            tokio::time::timeout(Duration::from_secs(5), self.gathered.notified())
+                .await
+                .unwrap();
+        }
+        self.pc.local_description().await.unwrap().sdp
+    }
+
+    async fn apply_answer(&mut self, sdp: &str, pc_id: &str) {
+        self.pc_id = pc_id.to_string();
+        self.pc
+            .set_remote_description(RTCSessionDescription::answer(sdp.to_string()).unwrap())
+            .await
+            .unwrap();
+    }
+
+    async fn wait_connected(&self) {
+        tokio::time::timeout(Duration::from_secs(10), self.connected.notified())
+            .await
+            .expect("peer connects within 10 s");
+    }
+
+    /// Send `samples` (48 kHz mono) as real-time 20 ms Opus packets, then `tail` of silence.
+    async fn send_audio(&self, samples: &[i16], tail: Duration) {
+        let pt = self.pc.get_senders().await[0]
+            .get_parameters()
+            .await
+            .unwrap()
+            .rtp_parameters
+            .codecs[0]
+            .payload_type;
+        let mut enc = OpusEncoder::new().unwrap();
+        let silence = vec![0i16; (tail.as_millis() as usize / 20) * FRAME_SAMPLES];
+        let mut tick = tokio::time::interval(Duration::from_millis(20));
+        for frame in samples
+            .chunks(FRAME_SAMPLES)
+            .chain(silence.chunks(FRAME_SAMPLES))
+        {
+            let mut f = frame.to_vec();
+            f.resize(FRAME_SAMPLES, 0);
+            tick.tick().await;
+            let sample = Sample {
+                data: enc.encode(&f).unwrap(),
+                duration: Duration::from_millis(20),
+                ..Sample::new(Instant::now())
+            };
+            self.track
+                .sample_writer(self.ssrc, pt)
+                .write_sample(&sample)
+                .await
+                .unwrap();
+        }
+    }
+
+    /// Wait for a data-channel JSON message of RTVI `type`.
+    async fn wait_message(&mut self, kind: &str) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let text = tokio::time::timeout(left, self.dc_messages.recv())
+                .await
+                .unwrap_or_else(|_| panic!("no {kind} message within 5 s"))
+                .expect("data channel open");
+            let v: Value = serde_json::from_str(&text).unwrap();
+            if v["type"] == kind {
+                return v;
+            }
+        }
+    }
+
+    fn received(&self) -> Vec<i16> {
+        self.shared.received.lock().unwrap().clone()
+    }
+
+    fn candidates(&self) -> Vec<Value> {
+        self.shared.candidates.lock().unwrap().clone()
+    }
+
+    async fn close(&self) {
+        self.pc.close().await.unwrap();
+    }
+}
+
+fn server() -> Server {
+    Server::start(json!({"host": "127.0.0.1", "log_level": "debug"}), &[])
+}
+
+async fn request(
+    server: &Server,
+    method: reqwest::Method,
+    path: &str,
+    body: &Value,
+) -> (u16, String) {
+    let res = reqwest::Client::new()
+        .request(method, server.url(path))
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    (res.status().as_u16(), res.text().await.unwrap())
+}
+
+async fn post(server: &Server, path: &str, body: &Value) -> (u16, Value) {
+    let (status, text) = request(server, reqwest::Method::POST, path, body).await;
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+async fn patch(server: &Server, path: &str, body: &Value) -> (u16, String) {
+    request(server, reqwest::Method::PATCH, path, body).await
+}
+
+async fn active(server: &Server) -> f64 {
+    server
+        .metric("voxray_sessions_active{transport=\"webrtc\"}")
+        .await
+        .unwrap_or(0.0)
+}
+
+/// Poll until the webrtc session gauge reads `want`; how long that took.
+async fn wait_active(server: &Server, want: f64, within: Duration) -> Duration {
+    let t0 = Instant::now();
+    while active(server).await != want {
+        assert!(
+            t0.elapsed() < within,
+            "voxray_sessions_active{{transport=\"webrtc\"}} did not reach {want} within {within:?}; log:\n{}",
+            server.log()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    t0.elapsed()
+}
+
+/// Echo check: the received audio's envelope matches the sent speech. Returns the lag in ms.
+fn assert_echo(sent: &[i16], got: &[i16]) -> f64 {
+    let (es, eg) = (envelope(sent), envelope(got));
+    let got_energy: f64 = eg.iter().sum();
+    assert!(got_energy > 0.0, "the echo is silent");
+    let (r, lag) = best_correlation(&es, &eg, 150);
+    assert!(
+        r > 0.8,
+        "echo envelope correlation {r:.3} (lag {lag} frames)"
+    );
+    lag as f64 * 20.0
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn echo_over_webrtc_legacy_path_and_teardown() {
+    let server = server();
+    let speech = speech48("utt02_command_piper-joe.wav");
+    let mut client = Client::new().await;
+    let sdp = client.offer(true).await;
+
+    let t_offer = Instant::now();
+    let (status, answer) = post(&server, "/api/offer", &json!({"sdp": sdp, "type": "offer"})).await;
+    assert_eq!(status, 200, "{answer}");
+    // Pipecat shape: bare {sdp, type, pc_id}.
+    assert_eq!(answer["type"], "answer");
+    let pc_id = answer["pc_id"].as_str().unwrap().to_string();
+    assert!(!pc_id.is_empty() && pc_id.len() <= 64);
+    assert!(answer.get("data").is_none());
+    let answer_sdp = answer["sdp"].as_str().unwrap();
+    assert!(answer_sdp.contains("opus/48000/2") && answer_sdp.contains("a=candidate"));
+    client.apply_answer(answer_sdp, &pc_id).await;
+    client.wait_connected().await;
+    let connect_ms = t_offer.elapsed().as_secs_f64() * 1000.0;
+    assert_eq!(active(&server).await, 1.0);
+
+    // RTVI over the data channel: client-ready → bot-ready with the same id.
+    tokio::time::timeout(Duration::from_secs(5), client.dc_open.notified())
+        .await
+        .expect("data channel opens");
+    client
+        .dc
+        .send_text(
+            &json!({"label":"rtvi-ai","type":"client-ready","id":"r1","data":{"version":"2.2.0"}})
+                .to_string(),
+        )
+        .await
+        .unwrap();
+    let ready = client.wait_message("bot-ready").await;
+    assert_eq!(ready["id"], "r1");
+    assert_eq!(ready["data"]["about"]["library"], "voxray");
+
+    // Before any speech the server sends paced silence, never our audio.
+    let t_send = Instant::now();
+    client
+        .send_audio(&speech, Duration::from_millis(1500))
+        .await;
+    let got = client.received();
+    let lag_ms = assert_echo(&speech, &got);
+    let first = client.shared.first_audio_at.lock().unwrap().unwrap();
+    println!(
+        "webrtc loopback: offer-to-connected {connect_ms:.0} ms; echo mouth-to-ear {lag_ms:.0} ms \
+         (envelope lag incl. the server's paced silence before the echo); first echoed audio after {:.0} ms",
+        first.duration_since(t_send).as_secs_f64() * 1000.0
+    );
+
+    // A peer that closes ends its session within 1 s (generous margin for the poll).
+    client.close().await;
+    let took = wait_active(&server, 0.0, Duration::from_millis(1500)).await;
+    println!(
+        "webrtc teardown after client close: {:.0} ms",
+        took.as_secs_f64() * 1000.0
+    );
+    // Its pc_id is gone.
+    let (status, body) = patch(
+        &server,
+        "/api/offer",
+        &json!({"pc_id": pc_id, "candidates": []}),
+    )
+    .await;
+    assert_eq!(status, 404, "{body}");
+    assert!(body.contains("peer connection not found"));
+    assert!(!server.log().contains(" ERROR "), "{}", server.log());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn start_session_is_single_use_with_trickle_ice() {
+    let server = server();
+    let (status, start) = post(&server, "/start", &json!({})).await;
+    assert_eq!(status, 200);
+    let sid = start["sessionId"].as_str().unwrap().to_string();
+    let path = format!("/sessions/{sid}/api/offer");
+
+    // Unknown session ids are 404 before anything else is looked at.
+    let (status, body) = post(
+        &server,
+        &format!("/sessions/{}/api/offer", uuid::Uuid::new_v4()),
+        &json!({"sdp": "v=0", "type": "offer"}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["message"].as_str()),
+        (404, Some("session not found"))
+    );
+    let (status, _) = post(&server, "/sessions/not-a-uuid/api/offer", &json!({})).await;
+    assert_eq!(status, 404);
+    // A bad offer is 422 and does not consume the session.
+    let (status, body) = post(&server, &path, &json!({"sdp": "v=0\r\n", "type": "offer"})).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"]["details"][0]["field"], "sdp");
+
+    // Offer without candidates (trickle): they follow by PATCH.
+    let mut client = Client::new().await;
+    let sdp = client.offer(false).await;
+    let (status, answer) = post(&server, &path, &json!({"sdp": sdp, "type": "offer"})).await;
+    assert_eq!(status, 200, "{answer}");
+    let pc_id = answer["pc_id"].as_str().unwrap().to_string();
+    client
+        .apply_answer(answer["sdp"].as_str().unwrap(), &pc_id)
+        .await;
+    tokio::time::timeout(Duration::from_secs(5), client.gathered.notified())
+        .await
+        .unwrap();
+    let candidates = client.candidates();
+    assert!(!candidates.is_empty());
+    let (status, body) = patch(
+        &server,
+        &path,
+        &json!({"pc_id": pc_id, "candidates": candidates}),
+    )
+    .await;
+    assert_eq!((status, body.as_str()), (200, r#"{"status":"success"}"#));
+    // The server parses candidates: garbage is 422, a missing field is 422.
+    let (status, body) = patch(
+        &server,
+        &path,
+        &json!({"pc_id": pc_id, "candidates": [{"candidate": "candidate:garbage", "sdp_mid": "0", "sdp_mline_index": 0}]}),
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    let (status, _) = patch(&server, &path, &json!({"pc_id": pc_id})).await;
+    assert_eq!(status, 422);
+    client.wait_connected().await;
+
+    // Consumed: the same id without its pc_id is 404, with another pc_id too.
+    let (status, body) = post(&server, &path, &json!({"sdp": sdp, "type": "offer"})).await;
+    assert_eq!(
+        (status, body["error"]["message"].as_str()),
+        (404, Some("session not found"))
+    );
+    let (status, _) = patch(&server, &path, &json!({"pc_id": "other", "candidates": []})).await;
+    assert_eq!(status, 404);
+    // Renegotiation with its pc_id keeps the peer connection.
+    let offer = client.pc.create_offer(None).await.unwrap();
+    client.pc.set_local_description(offer).await.unwrap();
+    let sdp2 = client.pc.local_description().await.unwrap().sdp;
+    let (status, again) = post(
+        &server,
+        &path,
+        &json!({"sdp": sdp2, "type": "offer", "pc_id": pc_id}),
+    )
+    .await;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again["pc_id"], pc_id.as_str());
+    client
+        .apply_answer(again["sdp"].as_str().unwrap(), &pc_id)
+        .await;
+    assert_eq!(active(&server).await, 1.0);
+    client.close().await;
+    wait_active(&server, 0.0, Duration::from_millis(1500)).await;
+    let (status, _) = patch(&server, &path, &json!({"pc_id": pc_id, "candidates": []})).await;
+    assert_eq!(status, 404);
+
+    // restart_pc on another /start session: a new peer connection with a new pc_id, the old
+    // one gone, the session bound to the new one, and still exactly one slot held.
+    let (_, start) = post(&server, "/start", &json!({})).await;
+    let path = format!(
+        "/sessions/{}/api/offer",
+        start["sessionId"].as_str().unwrap()
+    );
+    let mut first = Client::new().await;
+    let sdp = first.offer(true).await;
+    let (status, answer) = post(&server, &path, &json!({"sdp": sdp, "type": "offer"})).await;
+    assert_eq!(status, 200);
+    let old_pc = answer["pc_id"].as_str().unwrap().to_string();
+    first
+        .apply_answer(answer["sdp"].as_str().unwrap(), &old_pc)
+        .await;
+    first.wait_connected().await;
+    let mut second = Client::new().await;
+    let sdp = second.offer(true).await;
+    let (status, answer) = post(
+        &server,
+        &path,
+        &json!({"sdp": sdp, "type": "offer", "pc_id": old_pc, "restart_pc": true}),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    let pc_id = answer["pc_id"].as_str().unwrap().to_string();
+    assert_ne!(pc_id, old_pc);
+    second
+        .apply_answer(answer["sdp"].as_str().unwrap(), &pc_id)
+        .await;
+    second.wait_connected().await;
+    wait_active(&server, 1.0, Duration::from_millis(1500)).await;
+    let (status, _) = patch(&server, &path, &json!({"pc_id": old_pc, "candidates": []})).await;
+    assert_eq!(status, 404);
+    let (status, _) = patch(&server, &path, &json!({"pc_id": pc_id, "candidates": []})).await;
+    assert_eq!(status, 200);
+    // A real client talks before it hangs up: once the data channel is up on both sides the
+    // server notices the close (webrtc-rs reports a peer's DTLS close only as channel closes).
+    tokio::time::timeout(Duration::from_secs(5), second.dc_open.notified())
+        .await
+        .expect("data channel opens");
+    second
+        .dc
+        .send_text(
+            &json!({"label":"rtvi-ai","type":"client-ready","id":"r2","data":{"version":"2.2.0"}})
+                .to_string(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(second.wait_message("bot-ready").await["id"], "r2");
+    first.close().await;
+    second.close().await;
+    wait_active(&server, 0.0, Duration::from_millis(1500)).await;
+    // Ended: even its own pc_id no longer finds the session.
+    let (status, body) = patch(&server, &path, &json!({"pc_id": pc_id, "candidates": []})).await;
+    assert_eq!(status, 404, "{body}");
+    assert!(body.contains("session not found"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_concurrent_peers_each_hear_their_own_echo() {
+    let server = server();
+    let speech_a = speech48("utt02_command_piper-joe.wav");
+    let speech_b = speech48("utt05_greeting_flite-awb.wav");
+
+    // Peer A: the Go Voxray form on /webrtc/offer (envelope + stringified answer).
+    let mut a = Client::new().await;
+    let sdp = a.offer(true).await;
+    let offer_text = json!({"type": "offer", "sdp": sdp}).to_string();
+    let (status, body) = post(&server, "/webrtc/offer", &json!({"offer": offer_text})).await;
+    assert_eq!(status, 200, "{body}");
+    let data = &body["data"];
+    assert!(body["meta"]["requestId"].is_string());
+    let answer: Value = serde_json::from_str(data["answer"].as_str().unwrap()).unwrap();
+    assert_eq!(answer["type"], "answer");
+    assert_eq!(answer["sdp"], data["sdp"]);
+    a.apply_answer(
+        data["sdp"].as_str().unwrap(),
+        data["pc_id"].as_str().unwrap(),
+    )
+    .await;
+
+    // Peer B: /api/v1/start then /api/v1/sessions/{id}/offer (envelope), PATCH 204.
+    let (status, started) = post(&server, "/api/v1/start", &json!({})).await;
+    assert_eq!(status, 201);
+    let sid = started["data"]["sessionId"].as_str().unwrap();
+    let path = format!("/api/v1/sessions/{sid}/offer");
+    let mut b = Client::new().await;
+    let sdp = b.offer(true).await;
+    let (status, body) = post(&server, &path, &json!({"sdp": sdp, "type": "offer"})).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["data"].get("answer").is_none());
+    let pc_b = body["data"]["pc_id"].as_str().unwrap().to_string();
+    b.apply_answer(body["data"]["sdp"].as_str().unwrap(), &pc_b)
+        .await;
+    let (status, text) = patch(&server, &path, &json!({"pc_id": pc_b, "candidates": []})).await;
+    assert_eq!((status, text.as_str()), (204, ""));
+
+    a.wait_connected().await;
+    b.wait_connected().await;
+    assert_eq!(active(&server).await, 2.0);
+    tokio::join!(
+        a.send_audio(&speech_a, Duration::from_millis(1500)),
+        b.send_audio(&speech_b, Duration::from_millis(1500)),
+    );
+    let (got_a, got_b) = (a.received(), b.received());
+    assert_echo(&speech_a, &got_a);
+    assert_echo(&speech_b, &got_b);
+    // Not crossed: each peer's echo matches its own speech better than the other's.
+    let own = best_correlation(&envelope(&speech_a), &envelope(&got_a), 150).0;
+    let other = best_correlation(&envelope(&speech_b), &envelope(&got_a), 150).0;
+    assert!(own > other + 0.2, "own {own:.2} other {other:.2}");
+
+    a.close().await;
+    wait_active(&server, 1.0, Duration::from_millis(1500)).await;
+    b.close().await;
+    wait_active(&server, 0.0, Duration::from_millis(1500)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_duration_closes_the_peer_connection() {
+    let server = Server::start(
+        json!({"host": "127.0.0.1", "rtc_max_duration_secs": 1}),
+        &[],
+    );
+    let mut client = Client::new().await;
+    let sdp = client.offer(true).await;
+    let (status, answer) = post(&server, "/api/offer", &json!({"sdp": sdp, "type": "offer"})).await;
+    assert_eq!(status, 200);
+    client
+        .apply_answer(
+            answer["sdp"].as_str().unwrap(),
+            answer["pc_id"].as_str().unwrap(),
+        )
+        .await;
+    client.wait_connected().await;
+    let speech = speech48("utt02_command_piper-joe.wav");
+    let sender = client.send_audio(&speech, Duration::ZERO);
+    let watch = async {
+        let t0 = Instant::now();
+        wait_active(&server, 0.0, Duration::from_secs(4)).await;
+        t0.elapsed()
+    };
+    let (_, ended_after) = tokio::join!(sender, watch);
+    assert!(
+        ended_after >= Duration::from_millis(900),
+        "ended after {ended_after:?}"
+    );
+    // The client sees the connection go away too.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let s = *client.shared.state.lock().unwrap();
+        if matches!(
+            s,
+            Some(
+                RTCPeerConnectionState::Closed
+                    | RTCPeerConnectionState::Failed
+                    | RTCPeerConnectionState::Disconnected
+            )
+        ) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "client state {s:?}");
+        let _ =
+            tokio::time::timeout(Duration::from_millis(200), client.state_change.notified()).await;
+    }
+    assert!(
+        server.log().contains("max duration reached"),
+        "{}",
+        server.log()
+    );
+}
