@@ -55,6 +55,17 @@ fn parse_key(rest: &str, env_form: bool) -> Option<(&str, usize)> {
     }
 }
 
+/// `name(` / `a.b::c(…`: source code (a call), not a configuration value. Tokens inside it
+/// are still found by the raw passes.
+fn is_code_call(value: &str) -> bool {
+    let b = value.as_bytes();
+    let ident = b
+        .iter()
+        .take_while(|c| c.is_ascii_alphanumeric() || b"_:.".contains(c))
+        .count();
+    ident > 0 && b.get(ident) == Some(&b'(') && (b[0].is_ascii_alphabetic() || b[0] == b'_')
+}
+
 struct Frame {
     /// Children are lines indented more than this.
     indent: isize,
@@ -99,7 +110,7 @@ fn eval_kv(
     abs: usize,
     out: &mut Vec<Hit>,
 ) {
-    if value.is_empty() {
+    if value.is_empty() || is_code_call(value) {
         return;
     }
     let ki = rules::key_info_hashed(key_hash(stack, section, key), || {

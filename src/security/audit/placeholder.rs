@@ -125,6 +125,7 @@ static PURE_REFERENCE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
         r"^(?:",
         r"\$\{[A-Za-z_][A-Za-z0-9_]*\}",                  // ${NAME}
+        r"|\$\{[A-Za-z_][A-Za-z0-9_]*:?\?[^}]*\}",       // ${NAME:?must be set}
         r"|\$\{\{.*\}\}",                                  // ${{ secrets.X }}
         r"|\$[A-Za-z_][A-Za-z0-9_]*",                      // $NAME
         r"|\$\(.*\)",                                      // $(cat key)
@@ -202,6 +203,10 @@ pub fn is_dev_default(password: &str, user: Option<&str>) -> bool {
 pub fn default_part(value: &str) -> Option<(usize, &str)> {
     let caps = DEFAULT_FORM.captures(value)?;
     let m = caps.get(1)?;
+    if m.as_str().starts_with('?') {
+        // `${NAME:?message}`: an error message, not a default.
+        return None;
+    }
     Some((m.start(), m.as_str()))
 }
 
@@ -360,6 +365,8 @@ mod tests {
             "vxr_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa3i8aJj",
             "vxr_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx00uiAi",
             "${NAME:-}",
+            "${VOXRAY_SERVER_API_KEY:?set VOXRAY_SERVER_API_KEY (voxray keygen)}",
+            "${TOKEN?required}",
         ];
         for c in cases {
             assert!(is_placeholder(c), "{c:?} must be a placeholder");

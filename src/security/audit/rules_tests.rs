@@ -367,6 +367,9 @@ fn tier2_schema_locations() {
         r#"{"api_keys": {"openai": "vault:secret/data/voxray#openai"}}"#,
         "OPENAI_API_KEY=\n",
         "OPENAI_API_KEY=${OPENAI_API_KEY}\n",
+        "    VOXRAY_SERVER_API_KEY: ${VOXRAY_SERVER_API_KEY:?set it (voxray keygen)}\n",
+        "        secrets.daily_dialin_webhook_secret = one(\n",
+        "    auth_failures: counter_vec(\n",
     ] {
         assert!(rules_in(clean).is_empty(), "{clean}");
     }
