@@ -8,7 +8,6 @@
 //! are evaluated as `X = Y`; JWK objects with a private member `d` are private keys.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 
 use super::rules::{self, Confidence, Hit};
 
@@ -51,8 +50,8 @@ pub(crate) struct NotJson;
 struct Ctx {
     out: Vec<Hit>,
     path: String,
-    relevance: HashMap<String, bool>,
-    keybuf: String,
+    /// [`rules::shape_hash`] of `path` with array indices erased.
+    hash: u64,
 }
 
 /// Walk `text` as JSON. Hits are in file offsets (through `map`). Err when `text` is not JSON.
@@ -60,8 +59,7 @@ pub(crate) fn walk(text: &str, map: &PosMap) -> Result<Vec<Hit>, NotJson> {
     let mut ctx = Ctx {
         out: Vec::new(),
         path: String::new(),
-        relevance: HashMap::new(),
-        keybuf: String::new(),
+        hash: rules::shape_hash(0, b""),
     };
     let mut p = Parser {
         text,
@@ -154,26 +152,41 @@ impl<'t> Parser<'t> {
             if self.b.get(self.pos) != Some(&b'"') {
                 return Err(NotJson);
             }
-            let (key, _, _) = self.string()?;
+            let (key, key_map, _) = self.string()?;
+            if rules::has_token_candidate(&key) {
+                // A token used as a member name is still a token.
+                let mut hits = Vec::new();
+                rules::scan_tokens(
+                    &key,
+                    rules::TokenCtx {
+                        key_path: Some(&ctx.path),
+                    },
+                    &mut hits,
+                );
+                push_mapped(ctx, hits, &key_map);
+            }
             self.skip_ws();
             if self.b.get(self.pos) != Some(&b':') {
                 return Err(NotJson);
             }
             self.pos += 1;
             self.skip_ws();
+            let base_hash = ctx.hash;
             if !(ctx.path.is_empty() || ctx.path.ends_with('>')) {
                 ctx.path.push('.');
+                ctx.hash = rules::shape_hash(ctx.hash, b".");
             }
             ctx.path.push_str(&key);
-            let lower = key.to_ascii_lowercase();
-            if self.b.get(self.pos) == Some(&b'"')
-                && matches!(lower.as_str(), "name" | "key" | "value" | "kty" | "d")
-            {
+            ctx.hash = rules::shape_hash(ctx.hash, key.as_bytes());
+            let special = ["name", "key", "value", "kty", "d"]
+                .iter()
+                .position(|k| key.eq_ignore_ascii_case(k));
+            if let (Some(which), Some(b'"')) = (special, self.b.get(self.pos)) {
                 let (s, m, escaped) = self.string()?;
-                match lower.as_str() {
-                    "name" | "key" => st.name = Some(s.to_string()),
-                    "value" => st.value = Some((s.to_string(), m.clone())),
-                    "kty" => st.kty = true,
+                match which {
+                    0 | 1 => st.name = Some(s.to_string()),
+                    2 => st.value = Some((s.to_string(), m.clone())),
+                    3 => st.kty = true,
                     _ => st.d = Some((s.to_string(), m.clone())),
                 }
                 self.on_string(ctx, &s, m, escaped);
@@ -181,6 +194,7 @@ impl<'t> Parser<'t> {
                 self.value(ctx)?;
             }
             ctx.path.truncate(base_len);
+            ctx.hash = base_hash;
             self.skip_ws();
             match self.b.get(self.pos) {
                 Some(b',') => self.pos += 1,
@@ -207,20 +221,21 @@ impl<'t> Parser<'t> {
             push_mapped(ctx, hits, &m);
             ctx.path.truncate(base_len);
         }
-        if let (true, Some((d, m))) = (st.kty, st.d) {
-            if d.len() >= 16 && !super::placeholder::is_placeholder(&d) {
-                let mut h = Hit {
-                    rule_id: "private-key",
-                    start: 0,
-                    end: d.len(),
-                    secret: d.clone(),
-                    key_path: None,
-                    confidence: Confidence::High,
-                    decoded: Vec::new(),
-                };
-                h.key_path = Some(format!("{}.d", ctx.path));
-                push_mapped(ctx, vec![h], &m);
-            }
+        if let (true, Some((d, m))) = (st.kty, st.d)
+            && d.len() >= 16
+            && !super::placeholder::is_placeholder(&d)
+        {
+            let mut h = Hit {
+                rule_id: "private-key",
+                start: 0,
+                end: d.len(),
+                secret: d.clone(),
+                key_path: None,
+                confidence: Confidence::High,
+                decoded: Vec::new(),
+            };
+            h.key_path = Some(format!("{}.d", ctx.path));
+            push_mapped(ctx, vec![h], &m);
         }
     }
 
@@ -233,12 +248,15 @@ impl<'t> Parser<'t> {
             return Ok(());
         }
         let mut i = 0usize;
+        let base_hash = ctx.hash;
         loop {
             self.skip_ws();
             use std::fmt::Write;
             let _ = write!(ctx.path, "[{i}]");
+            ctx.hash = rules::shape_hash(base_hash, b"[]");
             self.value(ctx)?;
             ctx.path.truncate(base_len);
+            ctx.hash = base_hash;
             i += 1;
             self.skip_ws();
             match self.b.get(self.pos) {
@@ -256,24 +274,16 @@ impl<'t> Parser<'t> {
     /// had escapes.
     fn string(&mut self) -> Result<(Cow<'t, str>, PosMap, bool), NotJson> {
         let start = self.pos + 1;
-        let mut i = start;
-        while i < self.b.len() {
-            match self.b[i] {
-                b'"' => {
-                    self.pos = i + 1;
-                    return Ok((
-                        Cow::Borrowed(&self.text[start..i]),
-                        self.map.slice(start, i),
-                        false,
-                    ));
-                }
-                b'\\' => break,
-                _ => i += 1,
-            }
+        let i = start + memchr::memchr2(b'"', b'\\', &self.b[start..]).ok_or(NotJson)?;
+        if self.b[i] == b'"' {
+            self.pos = i + 1;
+            return Ok((
+                Cow::Borrowed(&self.text[start..i]),
+                self.map.slice(start, i),
+                false,
+            ));
         }
-        if i >= self.b.len() {
-            return Err(NotJson);
-        }
+        let mut i = i;
         // Escaped string: decode with a byte-level map back to this text.
         let mut out = String::with_capacity(i - start + 16);
         let mut table: Vec<usize> = Vec::with_capacity(i - start + 16);
@@ -362,27 +372,26 @@ impl<'t> Parser<'t> {
             };
             let before = ctx.out.len();
             let base_len = ctx.path.len();
+            let base_hash = ctx.hash;
             ctx.path.push('>');
+            ctx.hash = rules::shape_hash(ctx.hash, b">");
             let ok = sub.value(ctx).is_ok() && {
                 sub.skip_ws();
                 sub.pos == sub.b.len()
             };
             ctx.path.truncate(base_len);
+            ctx.hash = base_hash;
             if ok {
                 return;
             }
             ctx.out.truncate(before);
         }
-        if !(escaped
-            || s.contains("://")
-            || s.starts_with("${")
-            || rules::has_token_candidate(s)
-            || relevant(ctx))
-        {
+        let ki = rules::key_info_hashed(ctx.hash, || ctx.path.clone());
+        if !(escaped || rules::worth_evaluating_with(&ki, s)) {
             return;
         }
         let mut hits = Vec::new();
-        rules::evaluate(&ctx.path, s, &mut hits);
+        rules::evaluate_with(&ctx.path, &ki, s, &mut hits);
         push_mapped(ctx, hits, &m);
     }
 }
@@ -394,33 +403,6 @@ fn utf8_len(first: u8) -> usize {
         0xC0..=0xDF => 2,
         _ => 1,
     }
-}
-
-/// Whether values under the current path can match a key-dependent rule (cached per path with
-/// array indices erased).
-fn relevant(ctx: &mut Ctx) -> bool {
-    ctx.keybuf.clear();
-    let mut in_idx = false;
-    for c in ctx.path.chars() {
-        match c {
-            '[' => {
-                in_idx = true;
-                ctx.keybuf.push('[');
-            }
-            ']' => {
-                in_idx = false;
-                ctx.keybuf.push(']');
-            }
-            _ if in_idx => {}
-            _ => ctx.keybuf.push(c),
-        }
-    }
-    if let Some(&r) = ctx.relevance.get(ctx.keybuf.as_str()) {
-        return r;
-    }
-    let r = rules::key_relevant(&ctx.keybuf);
-    ctx.relevance.insert(ctx.keybuf.clone(), r);
-    r
 }
 
 fn push_mapped(ctx: &mut Ctx, hits: Vec<Hit>, m: &PosMap) {
@@ -441,13 +423,13 @@ mod tests {
 
     #[test]
     fn key_paths_and_spans() {
-        let text = r#"{"api_keys": {"deepgram": "myDeepgramKey-001"}, "list": [{"x": 1}]}"#;
+        let text = r#"{"api_keys": {"deepgram": "zq-live-8842-prod"}, "list": [{"x": 1}]}"#;
         let hits = run(text);
         assert_eq!(hits.len(), 1);
         let h = &hits[0];
         assert_eq!(h.rule_id, "voxray-schema-secret");
         assert_eq!(h.key_path.as_deref(), Some("api_keys.deepgram"));
-        assert_eq!(&text[h.start..h.end], "myDeepgramKey-001");
+        assert_eq!(&text[h.start..h.end], "zq-live-8842-prod");
     }
 
     #[test]

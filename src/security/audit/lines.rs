@@ -13,16 +13,58 @@ use regex::Regex;
 
 use super::rules::{self, Hit};
 
-static KEY: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"^(?:"([^"]{1,256})"|'([^']{1,256})'|([A-Za-z_$][A-Za-z0-9_.\-/$@]{0,255}))[ \t]*(=|:(?:[ \t]|$))"#)
-        .expect("key regex")
-});
-static ENV_KEY: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^([A-Za-z_][A-Za-z0-9_]*)(?:=|[ \t]+)").expect("env key regex"));
 static JSON_PAIR: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#""((?:[^"\\\n]|\\.){1,256})"[ \t]*:[ \t]*"((?:[^"\\\n]|\\.)*)""#)
         .expect("json pair regex")
 });
+
+/// A key and its separator at the start of `rest`: `"key":`, `'key':`, `key:` (followed by a
+/// blank or the end), `key =`; with `env_form` (Dockerfile `ENV`) also `NAME value`.
+/// Returns the key and the byte offset just past the separator.
+fn parse_key(rest: &str, env_form: bool) -> Option<(&str, usize)> {
+    let b = rest.as_bytes();
+    let (key, mut i) = match *b.first()? {
+        q @ (b'"' | b'\'') => {
+            let end = rest[1..].find(q as char)?;
+            if end == 0 || end > 256 {
+                return None;
+            }
+            (&rest[1..1 + end], end + 2)
+        }
+        c if c.is_ascii_alphabetic() || c == b'_' || c == b'$' => {
+            let mut j = 1;
+            while j < b.len()
+                && j < 256
+                && (b[j].is_ascii_alphanumeric() || b"_.-/$@".contains(&b[j]))
+            {
+                j += 1;
+            }
+            (&rest[..j], j)
+        }
+        _ => return None,
+    };
+    let key_end = i;
+    while i < b.len() && (b[i] == b' ' || b[i] == b'\t') {
+        i += 1;
+    }
+    match b.get(i) {
+        Some(b'=') => Some((key, i + 1)),
+        Some(b':') if matches!(b.get(i + 1), None | Some(b' ' | b'\t')) => Some((key, i + 1)),
+        Some(_) if env_form && i > key_end && b[0] != b'"' && b[0] != b'\'' => Some((key, i)),
+        _ => None,
+    }
+}
+
+/// `name(` / `a.b::c(…`: source code (a call), not a configuration value. Tokens inside it
+/// are still found by the raw passes.
+fn is_code_call(value: &str) -> bool {
+    let b = value.as_bytes();
+    let ident = b
+        .iter()
+        .take_while(|c| c.is_ascii_alphanumeric() || b"_:.".contains(c))
+        .count();
+    ident > 0 && b.get(ident) == Some(&b'(') && (b[0].is_ascii_alphabetic() || b[0] == b'_')
+}
 
 struct Frame {
     /// Children are lines indented more than this.
@@ -31,6 +73,60 @@ struct Frame {
     key: String,
     is_item: bool,
     next_index: usize,
+    /// [`rules::shape_hash`] of the path up to this frame (indices erased).
+    hash: u64,
+}
+
+/// Shape hash of `stack` + `key`, consistent with the JSON walker's.
+fn key_hash(stack: &[Frame], section: &str, key: Option<&str>) -> u64 {
+    let (base, empty) = match stack.last() {
+        Some(f) => (f.hash, false),
+        None => (
+            rules::shape_hash(rules::shape_hash(0, b""), section.as_bytes()),
+            section.is_empty(),
+        ),
+    };
+    match key {
+        None => base,
+        Some(k) if k.starts_with('[') => rules::shape_hash(base, b"[]"),
+        Some(k) => rules::shape_hash(
+            if empty {
+                base
+            } else {
+                rules::shape_hash(base, b".")
+            },
+            k.as_bytes(),
+        ),
+    }
+}
+
+/// Evaluate `value` under `stack` + `key`, building the path string only when some rule may
+/// fire.
+fn eval_kv(
+    stack: &[Frame],
+    section: &str,
+    key: Option<&str>,
+    value: &str,
+    abs: usize,
+    out: &mut Vec<Hit>,
+) {
+    if value.is_empty() || is_code_call(value) {
+        return;
+    }
+    let ki = rules::key_info_hashed(key_hash(stack, section, key), || {
+        path_of(stack, section, key)
+    });
+    if !rules::worth_evaluating_with(&ki, value) {
+        return;
+    }
+    let path = path_of(stack, section, key);
+    let mut hits = Vec::new();
+    rules::evaluate_with(&path, &ki, value, &mut hits);
+    for mut h in hits {
+        h.start += abs;
+        h.end += abs;
+        out.push(h);
+    }
 }
 
 fn path_of(stack: &[Frame], section: &str, key: Option<&str>) -> String {
@@ -77,8 +173,11 @@ fn clean_value(line: &str, off: usize) -> (usize, &str) {
         }
     }
     let mut v = v;
-    if let Some(i) = v.find(" #").or_else(|| v.find("\t#")) {
-        v = &v[..i];
+    let b = v.as_bytes();
+    if let Some(i) =
+        memchr::memchr_iter(b'#', b).find(|&i| i > 0 && (b[i - 1] == b' ' || b[i - 1] == b'\t'))
+    {
+        v = &v[..i - 1];
     }
     let v = v.trim_end().trim_end_matches([',', ';']).trim_end();
     (off, v)
@@ -147,11 +246,13 @@ pub(crate) fn scan_lines(text: &str, out: &mut Vec<Hit>) {
                 }
                 _ => 0,
             };
+            let hash = key_hash(&stack, &section, Some("[]"));
             stack.push(Frame {
                 indent: rest_off as isize - 1,
                 key: format!("[{idx}]"),
                 is_item: true,
                 next_index: 0,
+                hash,
             });
         }
         // Quoted JSON-style pairs, possibly several per line.
@@ -160,8 +261,14 @@ pub(crate) fn scan_lines(text: &str, out: &mut Vec<Hit>) {
             for c in JSON_PAIR.captures_iter(rest) {
                 any = true;
                 let (k, v) = (c.get(1).expect("key"), c.get(2).expect("value"));
-                let path = path_of(&stack, &section, Some(k.as_str()));
-                eval_at(&path, v.as_str(), ls + rest_off + v.start(), out);
+                eval_kv(
+                    &stack,
+                    &section,
+                    Some(k.as_str()),
+                    v.as_str(),
+                    ls + rest_off + v.start(),
+                    out,
+                );
             }
             if any {
                 continue;
@@ -177,58 +284,46 @@ pub(crate) fn scan_lines(text: &str, out: &mut Vec<Hit>) {
                 break;
             }
         }
-        let parsed = KEY
-            .captures(rest)
-            .map(|c| {
-                let k = c.get(1).or(c.get(2)).or(c.get(3)).expect("key group");
-                (k.as_str().to_string(), c.get(0).expect("match").end())
-            })
-            .or_else(|| {
-                env_form.then(|| ENV_KEY.captures(rest)).flatten().map(|c| {
-                    (
-                        c.get(1).expect("name").as_str().to_string(),
-                        c.get(0).expect("match").end(),
-                    )
-                })
-            });
-        let Some((key, sep_end)) = parsed else {
+        let Some((key, sep_end)) = parse_key(rest, env_form) else {
             if is_item && !rest.is_empty() {
                 let (voff, v) = clean_value(line, rest_off);
-                let path = path_of(&stack, &section, None);
-                eval_at(&path, v, ls + voff, out);
+                eval_kv(&stack, &section, None, v, ls + voff, out);
             }
             continue;
         };
         let (voff, value) = clean_value(line, rest_off + sep_end);
         let key_indent = rest_off as isize;
-        let path = path_of(&stack, &section, Some(&key));
-        let lower = key.to_ascii_lowercase();
-        if lower == "name" || lower == "key" {
+        let structured = matches!(value, "|" | ">" | "|-" | ">-" | "|+" | ">+")
+            || (value.starts_with('{') && value.ends_with('}'))
+            || (value.starts_with('[') && value.ends_with(']') && value.len() > 1);
+        if key.eq_ignore_ascii_case("name") || key.eq_ignore_ascii_case("key") {
             pending_name = Some((key_indent, value.to_string()));
-        } else if lower == "value" {
-            if let Some((pi, name)) = &pending_name {
-                if *pi == key_indent && !name.is_empty() {
-                    let p = path_of(&stack, &section, Some(name));
-                    eval_at(&p, value, ls + voff, out);
-                    continue;
-                }
-            }
+        } else if key.eq_ignore_ascii_case("value")
+            && let Some((pi, name)) = &pending_name
+            && *pi == key_indent
+            && !name.is_empty()
+        {
+            eval_kv(&stack, &section, Some(name), value, ls + voff, out);
+            continue;
         }
-        match value {
-            "" | "{" | "[" => {
-                stack.push(Frame {
-                    indent: key_indent,
-                    key,
-                    is_item: false,
-                    next_index: 0,
-                });
+        if matches!(value, "" | "{" | "[") {
+            let hash = key_hash(&stack, &section, Some(key));
+            stack.push(Frame {
+                indent: key_indent,
+                key: key.to_string(),
+                is_item: false,
+                next_index: 0,
+                hash,
+            });
+        } else if structured {
+            let path = path_of(&stack, &section, Some(key));
+            match value {
+                v if v.starts_with('{') => flow_map(&path, line, ls, voff, out),
+                v if v.starts_with('[') => flow_list(&path, line, ls, voff, v.len(), out),
+                _ => block = Some((key_indent, path)),
             }
-            "|" | ">" | "|-" | ">-" | "|+" | ">+" => block = Some((key_indent, path)),
-            v if v.starts_with('{') && v.ends_with('}') => flow_map(&path, line, ls, voff, out),
-            v if v.starts_with('[') && v.ends_with(']') => {
-                flow_list(&path, line, ls, voff, v.len(), out)
-            }
-            v => eval_at(&path, v, ls + voff, out),
+        } else {
+            eval_kv(&stack, &section, Some(key), value, ls + voff, out);
         }
     }
 }
@@ -242,11 +337,10 @@ fn flow_map(path: &str, line: &str, ls: usize, voff: usize, out: &mut Vec<Hit>) 
     for part in inner.split(',') {
         let t = part.trim_start();
         let toff = inner_off + off + (part.len() - t.len());
-        if let Some(c) = KEY.captures(t) {
-            let k = c.get(1).or(c.get(2)).or(c.get(3)).expect("key group");
-            let (v_off, v) = clean_value(line, toff + c.get(0).expect("m").end());
+        if let Some((k, sep_end)) = parse_key(t, false) {
+            let (v_off, v) = clean_value(line, toff + sep_end);
             let v = v.trim_end_matches('}').trim_end();
-            eval_at(&format!("{path}.{}", k.as_str()), v, ls + v_off, out);
+            eval_at(&format!("{path}.{k}"), v, ls + v_off, out);
         }
         off += part.len() + 1;
     }
@@ -271,7 +365,7 @@ fn flow_list(path: &str, line: &str, ls: usize, voff: usize, len: usize, out: &m
 }
 
 fn eval_at(path: &str, value: &str, abs: usize, out: &mut Vec<Hit>) {
-    if value.is_empty() {
+    if value.is_empty() || !rules::worth_evaluating(path, value) {
         return;
     }
     let mut hits = Vec::new();

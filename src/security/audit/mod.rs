@@ -106,6 +106,10 @@ pub struct Finding {
     /// Remediation or hygiene message.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// For `.json` files: `json` when the structural pass ran, `line` when the file did not
+    /// parse and only the line pass ran (§2.6).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mode: Option<&'static str>,
     /// The line carries `voxray:allow` (not serialized).
     #[serde(skip)]
     pub inline_allowed: bool,

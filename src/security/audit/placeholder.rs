@@ -125,6 +125,7 @@ static PURE_REFERENCE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
         r"^(?:",
         r"\$\{[A-Za-z_][A-Za-z0-9_]*\}",                  // ${NAME}
+        r"|\$\{[A-Za-z_][A-Za-z0-9_]*:?\?[^}]*\}",       // ${NAME:?must be set}
         r"|\$\{\{.*\}\}",                                  // ${{ secrets.X }}
         r"|\$[A-Za-z_][A-Za-z0-9_]*",                      // $NAME
         r"|\$\(.*\)",                                      // $(cat key)
@@ -167,7 +168,7 @@ pub fn is_placeholder(value: &str) -> bool {
     if NULL_WORDS.contains(&lower.as_str()) {
         return true;
     }
-    if let Some((_, default)) = default_part(t) {
+    if let Some((_, default)) = t.starts_with("${").then(|| default_part(t)).flatten() {
         return default.trim().is_empty();
     }
     if PURE_REFERENCE.is_match(t) || t.contains("secretKeyRef") {
@@ -202,6 +203,10 @@ pub fn is_dev_default(password: &str, user: Option<&str>) -> bool {
 pub fn default_part(value: &str) -> Option<(usize, &str)> {
     let caps = DEFAULT_FORM.captures(value)?;
     let m = caps.get(1)?;
+    if m.as_str().starts_with('?') {
+        // `${NAME:?message}`: an error message, not a default.
+        return None;
+    }
     Some((m.start(), m.as_str()))
 }
 
@@ -360,6 +365,8 @@ mod tests {
             "vxr_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa3i8aJj",
             "vxr_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx00uiAi",
             "${NAME:-}",
+            "${VOXRAY_SERVER_API_KEY:?set VOXRAY_SERVER_API_KEY (voxray keygen)}",
+            "${TOKEN?required}",
         ];
         for c in cases {
             assert!(is_placeholder(c), "{c:?} must be a placeholder");
@@ -370,13 +377,13 @@ mod tests {
     fn real_looking_values_are_not_placeholders() {
         let cases = [
             "myvoxray-live-7",
-            "sk-proj-Qm9vX2Zha2VfZm9yX3Rlc3RzX29ubHkhIQ7Hk2Lw9PzR4Tn8Yb1Vc6Xd",
-            "vxr_Zq8RkT2mWx4NvB7pLc9YhD3sGf6JaE1u2bWk5Q",
+            "sk-proj-Qm9vX2Zha2VfZm9yX3Rlc3RzX29ubHkhIQ7Hk2Lw9PzR4Tn8Yb1Vc6Xd", // voxray:allow synthetic test value
+            "vxr_Zq8RkT2mWx4NvB7pLc9YhD3sGf6JaE1u2bWk5Q", // voxray:allow synthetic test value
             "hunter2-but-longer",
             "gistHookR4nd0mV4lu3xyz",
             "${OPENAI_API_KEY:-sk-live-default-value}",
             "Tr0ub4dor&3",
-            "AKIAZ3MXQ7T4NVR2W6PY",
+            "AKIAZ3MXQ7T4NVR2W6PY", // voxray:allow synthetic test value
         ];
         for c in cases {
             assert!(!is_placeholder(c), "{c:?} must not be a placeholder");

@@ -265,27 +265,31 @@ struct Gated {
     re: Regex,
     keywords: &'static [&'static str],
     kw_re: Regex,
+    /// Longest token the rule's regex can match within the scanned window.
+    max_len: usize,
 }
 
 static GATED: LazyLock<Vec<Gated>> = LazyLock::new(|| {
-    let g = |rule_id, re: &str, keywords: &'static [&'static str]| {
+    let g = |rule_id, re: &str, keywords: &'static [&'static str], max_len| {
         let alt: Vec<String> = keywords.iter().map(|k| regex::escape(k)).collect();
         Gated {
             rule_id,
             re: Regex::new(re).expect("gated regex"),
             keywords,
             kw_re: Regex::new(&format!("(?i){}", alt.join("|"))).expect("keyword regex"),
+            max_len,
         }
     };
     vec![
-        g("daily-api-key", r"[0-9a-f]{64}", &["daily"]),
-        g("deepgram-api-key", r"[0-9a-f]{40}", &["deepgram"]),
+        g("daily-api-key", r"[0-9a-f]{64}", &["daily"], 65),
+        g("deepgram-api-key", r"[0-9a-f]{40}", &["deepgram"], 41),
         g(
             "elevenlabs-api-key",
             r"[0-9a-f]{32}",
             &["elevenlabs", "xi-api-key", "xi_api_key"],
+            33,
         ),
-        g("twilio-api-key", r"SK[0-9a-f]{32}", &["twilio"]),
+        g("twilio-api-key", r"SK[0-9a-f]{32}", &["twilio"], 35),
         g(
             "aws-session-token",
             r"[A-Za-z0-9/+=]{100,}",
@@ -295,11 +299,13 @@ static GATED: LazyLock<Vec<Gated>> = LazyLock::new(|| {
                 "sessiontoken",
                 "securitytoken",
             ],
+            8192,
         ),
         g(
             "aws-secret-access-key",
             r"[A-Za-z0-9/+]{40}",
             &["aws", "secret_access_key", "secretaccesskey"],
+            41,
         ),
     ]
 });
@@ -331,7 +337,10 @@ fn after_ok(text: &str, end: usize) -> bool {
 /// True when a Tier-1 prefix rule matches the whole of `value` (used by the classifier to keep
 /// `AKIA…`-style tokens out of the env-var-name class).
 pub fn matches_token_rule(value: &str) -> bool {
-    TOKENS.each.iter().any(|(_, re)| re.is_match(value))
+    TOKENS
+        .combined
+        .find(value)
+        .is_some_and(|m| m.start() == 0 && m.end() == value.len())
 }
 
 /// Context for Tier-1 matching.
@@ -362,6 +371,16 @@ fn has_keyword(text: &str, start: usize, path_lower: &str, keywords: &[&str]) ->
 /// Run every Tier-1 rule over `text`, appending hits (placeholders and public look-alikes
 /// excluded). `ctx.key_path` supplies keywords for the gated rules.
 pub fn scan_tokens(text: &str, ctx: TokenCtx<'_>, out: &mut Vec<Hit>) {
+    scan_prefixed(text, out);
+    scan_gated(text, ctx, out);
+}
+
+/// The prefix-led Tier-1 rules (one combined regex).
+pub(crate) fn scan_tokens_prefixed(text: &str, out: &mut Vec<Hit>) {
+    scan_prefixed(text, out)
+}
+
+fn scan_prefixed(text: &str, out: &mut Vec<Hit>) {
     let t = &*TOKENS;
     let mut pos = 0;
     while let Some(m) = t.combined.find_at(text, pos) {
@@ -396,17 +415,17 @@ pub fn scan_tokens(text: &str, ctx: TokenCtx<'_>, out: &mut Vec<Hit>) {
                     .map_or(6, |i| i + 6);
                 let token = &text[tstart..e];
                 if after_ok(text, e) && !is_placeholder(token) {
-                    let rule = if t
+                    // A known token format after `Bearer` is reported under its own rule.
+                    let rule = t
                         .each
                         .iter()
-                        .any(|(id, re)| *id == "jwt" && re.is_match(token))
-                        && jwt_ok(token)
-                    {
-                        "jwt"
-                    } else {
-                        "bearer-token"
-                    };
-                    out.push(Hit::new(rule, tstart, e, token, Confidence::Medium));
+                        .find(|(id, re)| {
+                            !matches!(*id, "bearer-token" | "private-key") && re.is_match(token)
+                        })
+                        .map_or("bearer-token", |(id, _)| *id);
+                    if let Some(conf) = token_confidence(rule, token) {
+                        out.push(Hit::new(rule, tstart, e, token, conf));
+                    }
                 }
                 continue;
             }
@@ -420,19 +439,25 @@ pub fn scan_tokens(text: &str, ctx: TokenCtx<'_>, out: &mut Vec<Hit>) {
         if is_placeholder(tok) {
             continue;
         }
-        let confidence = match rule_id {
-            "voxray-server-key" => checksum_conf(keygen::verify(tok).is_ok()),
-            "github-token" => checksum_conf(
-                keygen::checksum6(&tok.as_bytes()[4..34]).as_bytes() == &tok.as_bytes()[34..],
-            ),
-            "openai-api-key" if !tok.contains("T3BlbkFJ") => Confidence::Medium,
-            "jwt" if !jwt_ok(tok) => continue,
-            "jwt" => Confidence::Medium,
-            _ => Confidence::High,
+        let Some(confidence) = token_confidence(rule_id, tok) else {
+            continue;
         };
         out.push(Hit::new(rule_id, s, e, tok, confidence));
     }
-    scan_gated(text, ctx, out);
+}
+
+/// Confidence of a Tier-1 token match; `None` drops it (a JWT whose `alg` is `none`).
+fn token_confidence(rule_id: &str, tok: &str) -> Option<Confidence> {
+    Some(match rule_id {
+        "voxray-server-key" => checksum_conf(keygen::verify(tok).is_ok()),
+        "github-token" => checksum_conf(
+            keygen::checksum6(&tok.as_bytes()[4..34]).as_bytes() == &tok.as_bytes()[34..],
+        ),
+        "openai-api-key" if !tok.contains("T3BlbkFJ") => Confidence::Medium,
+        "jwt" if !jwt_ok(tok) => return None,
+        "jwt" | "bearer-token" => Confidence::Medium,
+        _ => Confidence::High,
+    })
 }
 
 fn checksum_conf(ok: bool) -> Confidence {
@@ -492,38 +517,120 @@ fn private_key_block(text: &str, s: usize, e: usize) -> Option<Hit> {
         .then(|| Hit::new("private-key", s, end, &text[s..end], Confidence::High))
 }
 
-fn scan_gated(text: &str, ctx: TokenCtx<'_>, out: &mut Vec<Hit>) {
+/// Keyword-gated rules. With the keyword in the key path the whole text is searched (a value);
+/// otherwise only the stretch after each keyword occurrence on its line (the keyword must lie
+/// within the 40 characters before the token), plus ±5 lines around AWS key ids for AWS
+/// secrets, so multi-megabyte texts cost one keyword search per rule.
+pub(crate) fn scan_gated(text: &str, ctx: TokenCtx<'_>, out: &mut Vec<Hit>) {
     let path_lower = ctx
         .key_path
         .map(str::to_ascii_lowercase)
         .unwrap_or_default();
-    if !ANY_KEYWORD.is_match(&path_lower) && !ANY_KEYWORD.is_match(text) {
+    let mask = gated_mask(&path_lower);
+    if mask == 0 && !ANY_KEYWORD.is_match(text) && !AWS_KEY_ID.is_match(text) {
         return;
     }
-    let hex_key_path = is_digest_key(&path_lower);
-    for g in GATED.iter() {
-        if !g.kw_re.is_match(&path_lower) && !g.kw_re.is_match(text) {
-            continue;
+    scan_gated_impl(
+        text,
+        &path_lower,
+        mask,
+        is_digest_key(&path_lower),
+        true,
+        out,
+    );
+}
+
+/// Bit `i` set when the keyword of `GATED[i]` occurs in `path_lower`.
+fn gated_mask(path_lower: &str) -> u8 {
+    if !ANY_KEYWORD.is_match(path_lower) {
+        return 0;
+    }
+    GATED
+        .iter()
+        .enumerate()
+        .filter(|(_, g)| g.kw_re.is_match(path_lower))
+        .fold(0, |m, (i, _)| m | 1 << i)
+}
+
+/// Gated rules over `text`: rules whose keyword is in the path (`mask`) search all of `text`;
+/// with `raw`, the others search the stretches after keyword occurrences in `text`.
+fn scan_gated_impl(
+    text: &str,
+    path_lower: &str,
+    mask: u8,
+    digest_key: bool,
+    raw: bool,
+    out: &mut Vec<Hit>,
+) {
+    for (gi, g) in GATED.iter().enumerate() {
+        let mut regions: Vec<(usize, usize)> = Vec::new();
+        if mask & (1 << gi) != 0 {
+            regions.push((0, text.len()));
+        } else if raw {
+            for k in g.kw_re.find_iter(text) {
+                let mut cap = (k.start() + 40 + g.max_len).min(text.len());
+                while !text.is_char_boundary(cap) {
+                    cap -= 1;
+                }
+                let end = text[k.end()..cap].find('\n').map_or(cap, |i| k.end() + i);
+                regions.push((k.end(), end));
+            }
+            if g.rule_id == "aws-secret-access-key" {
+                for m in AWS_KEY_ID.find_iter(text) {
+                    regions.push(lines_around(text, m.start(), 5));
+                }
+            }
         }
-        for m in g.re.find_iter(text) {
-            let (s, e) = (m.start(), m.end());
-            if !before_ok(text, s) || !after_ok(text, e) {
+        let mut last_end = 0;
+        for (a, b) in regions {
+            let a = a.max(last_end);
+            if a >= b {
                 continue;
             }
-            let tok = m.as_str();
-            let ok = match g.rule_id {
-                "aws-secret-access-key" => aws_secret_ok(text, s, &path_lower, tok),
-                "aws-session-token" => has_keyword(text, s, &path_lower, g.keywords),
-                _ => {
-                    has_keyword(text, s, &path_lower, g.keywords)
-                        && !(hex_key_path && g.rule_id == "elevenlabs-api-key")
+            last_end = b;
+            for m in g.re.find_iter(&text[a..b]) {
+                let (s, e) = (a + m.start(), a + m.end());
+                if !before_ok(text, s) || !after_ok(text, e) {
+                    continue;
                 }
-            };
-            if ok && !is_placeholder(tok) && !out.iter().any(|h| h.start == s) {
-                out.push(Hit::new(g.rule_id, s, e, tok, Confidence::High));
+                let tok = m.as_str();
+                let ok = match g.rule_id {
+                    "aws-secret-access-key" => aws_secret_ok(text, s, path_lower, tok),
+                    "aws-session-token" => has_keyword(text, s, path_lower, g.keywords),
+                    "elevenlabs-api-key" if digest_key => false,
+                    _ => has_keyword(text, s, path_lower, g.keywords),
+                };
+                if ok && !is_placeholder(tok) && !out.iter().any(|h| h.start == s) {
+                    out.push(Hit::new(g.rule_id, s, e, tok, Confidence::High));
+                }
             }
         }
     }
+}
+
+/// Byte range of the lines within `n` lines of the one holding `at`.
+fn lines_around(text: &str, at: usize, n: usize) -> (usize, usize) {
+    let mut lo = at;
+    for _ in 0..=n {
+        match text[..lo].rfind('\n') {
+            Some(i) => lo = i,
+            None => {
+                lo = 0;
+                break;
+            }
+        }
+    }
+    let mut hi = at;
+    for _ in 0..=n {
+        match text[hi..].find('\n') {
+            Some(i) => hi += i + 1,
+            None => {
+                hi = text.len();
+                break;
+            }
+        }
+    }
+    (lo, hi)
 }
 
 fn aws_secret_ok(text: &str, s: usize, path_lower: &str, tok: &str) -> bool {
@@ -569,7 +676,7 @@ static SCHEME: LazyLock<Regex> =
 
 /// Find `scheme://user:password@host` URLs in `text` and report their passwords (§2.6).
 pub fn scan_dsn(text: &str, out: &mut Vec<Hit>) {
-    if !text.contains("://") {
+    if SCHEME_SEP.find(text.as_bytes()).is_none() {
         return;
     }
     for m in SCHEME.find_iter(text) {
@@ -636,15 +743,15 @@ fn percent_decode(s: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'%' && i + 3 <= b.len() {
-            if let Some(v) = s
+        if b[i] == b'%'
+            && i + 3 <= b.len()
+            && let Some(v) = s
                 .get(i + 1..i + 3)
                 .and_then(|h| u8::from_str_radix(h, 16).ok())
-            {
-                out.push(v);
-                i += 3;
-                continue;
-            }
+        {
+            out.push(v);
+            i += 3;
+            continue;
         }
         out.push(b[i]);
         i += 1;
@@ -905,17 +1012,185 @@ fn is_id_key(ident: &str) -> bool {
     split_words(ident).last().is_some_and(|w| w == "id")
 }
 
-/// Cheap pre-check: could a Tier-1 prefix rule match somewhere in `value`?
-pub(crate) fn has_token_candidate(value: &str) -> bool {
-    TOKENS.combined.is_match(value)
+/// What the key-dependent rules think of a key path (computed once per path shape).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct KeyInfo {
+    /// Bit `i`: the keyword of gated rule `i` occurs in the path.
+    gated_mask: u8,
+    /// The path names a digest (`…_checksum`, `commit`, …).
+    digest_key: bool,
+    /// The path shape, lower-cased.
+    path_lower: String,
+    /// Tier 2 location.
+    schema: bool,
+    /// Comma-separated key list variable.
+    list_var: bool,
+    /// `_env`, `_file`, … names, or SealedSecret `encryptedData`: no Tiers 2-3.
+    reference: bool,
+    /// `*_id` / digest-like names: no Tier 3.
+    benign: bool,
+    /// Tier-3 name class.
+    class: Option<NameClass>,
 }
 
-/// Cheap pre-check on a key path alone: could Tier 2, Tier 3 or a keyword-gated Tier-1 rule
-/// fire for a value under it? (`[n]` indices may be written `[]`.)
-pub(crate) fn key_relevant(key_path: &str) -> bool {
-    let ident = key_path.rsplit(['.', '>']).next().unwrap_or(key_path);
-    let ident = ident.split('[').next().unwrap_or(ident);
-    is_schema_secret_path(key_path) || name_class(ident).is_some() || ANY_KEYWORD.is_match(key_path)
+impl KeyInfo {
+    fn compute(shape: &str) -> Self {
+        let ident = shape.rsplit(['.', '>']).next().unwrap_or(shape);
+        let ident = ident.split('[').next().unwrap_or(ident);
+        let lower = shape.to_ascii_lowercase();
+        KeyInfo {
+            gated_mask: gated_mask(&lower),
+            digest_key: is_digest_key(&lower),
+            path_lower: lower.clone(),
+            schema: is_schema_secret_path(shape),
+            list_var: is_list_var(shape),
+            reference: is_reference_key(ident) || lower.contains("encrypteddata"),
+            benign: is_id_key(ident) || is_digest_key(&lower),
+            class: name_class(ident),
+        }
+    }
+
+    fn relevant(&self) -> bool {
+        self.gated_mask != 0 || self.schema || self.class.is_some()
+    }
+}
+
+/// FNV-1a, a fast hasher for the small per-thread key cache.
+#[derive(Default)]
+struct Fnv(u64);
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        self.0 = shape_hash(self.0, bytes);
+    }
+}
+
+type KeyCache =
+    std::collections::HashMap<String, std::rc::Rc<KeyInfo>, std::hash::BuildHasherDefault<Fnv>>;
+
+thread_local! {
+    static KEY_INFO: std::cell::RefCell<(String, KeyCache)> = std::cell::RefCell::new((String::new(), KeyCache::default()));
+}
+
+fn key_info(key_path: &str) -> std::rc::Rc<KeyInfo> {
+    KEY_INFO.with(|c| {
+        let mut c = c.borrow_mut();
+        let (buf, map) = &mut *c;
+        buf.clear();
+        let mut in_idx = false;
+        for ch in key_path.chars() {
+            match ch {
+                '[' => in_idx = true,
+                ']' => {
+                    in_idx = false;
+                    buf.push_str("[]");
+                }
+                _ if in_idx => {}
+                _ => buf.push(ch),
+            }
+        }
+        if let Some(k) = map.get(buf.as_str()) {
+            return k.clone();
+        }
+        if map.len() > 50_000 {
+            map.clear();
+        }
+        let k = std::rc::Rc::new(KeyInfo::compute(buf));
+        map.insert(buf.clone(), k.clone());
+        k
+    })
+}
+
+/// The known token prefixes (`redact::KNOWN_PREFIXES`, all prefix-led Tier-1 rules) as a
+/// fast prefilter for short values. Twilio's `SK` is keyword-gated, so it is left out.
+static PREFIX_LITERALS: LazyLock<aho_corasick::AhoCorasick> = LazyLock::new(|| {
+    aho_corasick::AhoCorasick::builder()
+        .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+        .build(
+            crate::security::redact::KNOWN_PREFIXES
+                .iter()
+                .filter(|p| **p != "SK"),
+        )
+        .expect("prefix automaton")
+});
+
+/// Could a prefix-led Tier-1 rule match somewhere in `value`?
+pub(crate) fn has_token_candidate(value: &str) -> bool {
+    PREFIX_LITERALS.is_match(value) && TOKENS.combined.is_match(value)
+}
+
+/// FNV-1a step over `bytes`, used to hash path shapes incrementally (`h = 0` starts a hash).
+pub(crate) fn shape_hash(h: u64, bytes: &[u8]) -> u64 {
+    let mut h = if h == 0 { 0xcbf2_9ce4_8422_2325 } else { h };
+    for &b in bytes {
+        h = (h ^ b as u64).wrapping_mul(0x100_0000_01b3);
+    }
+    h
+}
+
+/// Identity hasher for keys that are already hashes.
+#[derive(Default)]
+struct IdHash(u64);
+
+impl std::hash::Hasher for IdHash {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8) ^ b as u64;
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+type HashedCache =
+    std::collections::HashMap<u64, std::rc::Rc<KeyInfo>, std::hash::BuildHasherDefault<IdHash>>;
+
+thread_local! {
+    static KEY_INFO_HASHED: std::cell::RefCell<HashedCache> = std::cell::RefCell::new(HashedCache::default());
+}
+
+/// [`KeyInfo`] for a path whose shape hash the caller maintains incrementally (the JSON
+/// walker and the line pass); `key_path` is only called on a cache miss.
+pub(crate) fn key_info_hashed(
+    hash: u64,
+    key_path: impl FnOnce() -> String,
+) -> std::rc::Rc<KeyInfo> {
+    KEY_INFO_HASHED.with(|c| {
+        if let Some(k) = c.borrow().get(&hash) {
+            return k.clone();
+        }
+        let k = key_info(&key_path());
+        let mut c = c.borrow_mut();
+        if c.len() > 50_000 {
+            c.clear();
+        }
+        c.insert(hash, k.clone());
+        k
+    })
+}
+
+static SCHEME_SEP: LazyLock<memchr::memmem::Finder<'static>> =
+    LazyLock::new(|| memchr::memmem::Finder::new("://"));
+
+/// Cheap pre-check before [`evaluate`]: can any rule fire for `value` under `key_path`?
+/// (A token prefix, a URL, a `${…}` default, or a key some rule cares about.)
+pub(crate) fn worth_evaluating(key_path: &str, value: &str) -> bool {
+    worth_evaluating_with(&key_info(key_path), value)
+}
+
+/// [`worth_evaluating`] with the key's [`KeyInfo`] at hand.
+pub(crate) fn worth_evaluating_with(ki: &KeyInfo, value: &str) -> bool {
+    ki.relevant()
+        || value.starts_with("${")
+        || SCHEME_SEP.find(value.as_bytes()).is_some()
+        || has_token_candidate(value)
 }
 
 /// Run every rule over one value found under `key_path` (JSON path, YAML path or variable
@@ -931,8 +1206,13 @@ pub fn scan_pair(key_path: &str, value: &str) -> Vec<Hit> {
 
 /// Evaluate `value` under `key_path` with all tiers; hits relative to `value`, key path set.
 pub(crate) fn evaluate(key_path: &str, value: &str, out: &mut Vec<Hit>) {
+    evaluate_with(key_path, &key_info(key_path), value, out);
+}
+
+/// [`evaluate`] with the key's [`KeyInfo`] at hand.
+pub(crate) fn evaluate_with(key_path: &str, ki: &KeyInfo, value: &str, out: &mut Vec<Hit>) {
     let first = out.len();
-    evaluate_inner(key_path, value, out);
+    evaluate_inner(ki, value, out);
     for h in &mut out[first..] {
         if h.key_path.is_none() && !key_path.is_empty() {
             h.key_path = Some(key_path.to_string());
@@ -940,32 +1220,35 @@ pub(crate) fn evaluate(key_path: &str, value: &str, out: &mut Vec<Hit>) {
     }
 }
 
-fn evaluate_inner(key_path: &str, value: &str, out: &mut Vec<Hit>) {
+fn evaluate_inner(ki: &KeyInfo, value: &str, out: &mut Vec<Hit>) {
     let before = out.len();
-    scan_tokens(
-        value,
-        TokenCtx {
-            key_path: Some(key_path),
-        },
-        out,
-    );
+    if has_token_candidate(value) {
+        scan_prefixed(value, out);
+    }
+    if ki.gated_mask != 0 {
+        scan_gated_impl(
+            value,
+            &ki.path_lower,
+            ki.gated_mask,
+            ki.digest_key,
+            false,
+            out,
+        );
+    }
     scan_dsn(value, out);
     if out.len() > before {
         // The value is (or holds) a token or a DSN password: Tiers 2-3 would only repeat it.
         return;
     }
-    let ident = key_path.rsplit(['.', '>']).next().unwrap_or(key_path);
-    let ident = ident.split('[').next().unwrap_or(ident);
-    let path_lower = key_path.to_ascii_lowercase();
-    if is_reference_key(ident) || path_lower.contains("encrypteddata") {
+    if ki.reference {
         return;
     }
     // The value proper, trimmed, with its offset.
     let lead = value.len() - value.trim_start().len();
     let v = value.trim();
-    if let Some((off, default)) = default_part(v) {
+    if let Some((off, default)) = v.starts_with("${").then(|| default_part(v)).flatten() {
         let mut sub = Vec::new();
-        evaluate_inner(key_path, default, &mut sub);
+        evaluate_inner(ki, default, &mut sub);
         for mut h in sub {
             h.start += lead + off;
             h.end += lead + off;
@@ -975,8 +1258,8 @@ fn evaluate_inner(key_path: &str, value: &str, out: &mut Vec<Hit>) {
         }
         return;
     }
-    if is_schema_secret_path(key_path) {
-        if is_list_var(key_path) && v.contains(',') {
+    if ki.schema {
+        if ki.list_var && v.contains(',') {
             let mut off = lead;
             for item in v.split(',') {
                 let il = item.len() - item.trim_start().len();
@@ -988,10 +1271,10 @@ fn evaluate_inner(key_path: &str, value: &str, out: &mut Vec<Hit>) {
         }
         return;
     }
-    if is_id_key(ident) || is_digest_key(&path_lower) {
+    if ki.benign {
         return;
     }
-    if let Some(class) = name_class(ident) {
+    if let Some(class) = ki.class {
         // Kubernetes Secret `data:` and similar: a whole-value base64 string is judged decoded.
         if let Some(decoded) = decode_whole_base64(v) {
             if let Some(conf) = generic_ok(class, &decoded) {
@@ -1059,7 +1342,7 @@ fn generic_ok(class: NameClass, v: &str) -> Option<Confidence> {
 /// to printable UTF-8 text.
 fn decode_whole_base64(v: &str) -> Option<String> {
     if v.len() < 8
-        || v.len() % 4 != 0
+        || !v.len().is_multiple_of(4)
         || !v.ends_with('=') && !v.bytes().any(|b| b.is_ascii_digit())
     {
         return None;

@@ -3,10 +3,7 @@
 //! decoding), merging to one finding per location (§2.8) and positions (1-based line and
 //! column in Unicode scalar values, 0-based byte offset).
 
-use std::sync::LazyLock;
-
 use base64::Engine;
-use regex::Regex;
 
 use super::json::{self, PosMap};
 use super::lines;
@@ -35,7 +32,7 @@ pub enum SkipReason {
 pub fn decode(bytes: &[u8]) -> Result<Decoded, SkipReason> {
     if let Some(rest) = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]) {
         return Ok(Decoded {
-            text: String::from_utf8_lossy(rest).into_owned(),
+            text: utf8_lossy(rest),
             bom_len: 3,
         });
     }
@@ -68,9 +65,17 @@ pub fn decode(bytes: &[u8]) -> Result<Decoded, SkipReason> {
         return Err(SkipReason::Binary);
     }
     Ok(Decoded {
-        text: String::from_utf8_lossy(bytes).into_owned(),
+        text: utf8_lossy(bytes),
         bom_len: 0,
     })
+}
+
+/// UTF-8 text of `bytes`: the fast validator first, replacement characters only when needed.
+fn utf8_lossy(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => s.to_owned(),
+        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
+    }
 }
 
 /// How a text was scanned: `json` (structural + line pass) or `line` only.
@@ -82,36 +87,99 @@ pub enum Mode {
     Line,
 }
 
-static B64_RUN: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"[A-Za-z0-9+/_-]{24,}={0,2}").expect("base64 run regex"));
-
 /// Run every pass over `text` and return merged hits (one per location, best rule first),
 /// offsets in `text`. `json_hint` forces a structural attempt (`.json` files);
 /// `decode_depth` bounds base64 rescanning (0 = off).
 pub fn scan_text(text: &str, json_hint: bool, decode_depth: u8) -> (Vec<Hit>, Mode) {
-    let mut hits = Vec::new();
-    let first = text.trim_start().as_bytes().first().copied();
-    let mut mode = Mode::Line;
-    if json_hint || matches!(first, Some(b'{' | b'[')) {
-        if let Ok(h) = json::walk(text, &PosMap::Offset(0)) {
-            hits = h;
-            mode = Mode::Json;
-        }
-    }
+    // Texts of several MB run the context-free passes on a second thread (a single large file
+    // would otherwise leave the other worker idle).
+    let (mut hits, mode, raw) = if text.len() >= PARALLEL_BYTES {
+        std::thread::scope(|sc| {
+            let raw = sc.spawn(|| raw_passes(text, decode_depth));
+            let (hits, mode) = structure_passes(text, json_hint);
+            let raw = raw.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+            (hits, mode, raw)
+        })
+    } else {
+        let (hits, mode) = structure_passes(text, json_hint);
+        (hits, mode, raw_passes(text, decode_depth))
+    };
     if mode == Mode::Line {
-        lines::scan_lines(text, &mut hits);
+        // In JSON mode every string (keys included) already went through the prefix-led rules
+        // with its key path.
+        rules::scan_tokens_prefixed(text, &mut hits);
     }
-    rules::scan_tokens(text, TokenCtx::default(), &mut hits);
+    hits.extend(raw);
+    (merge(hits), mode)
+}
+
+/// Texts at least this long are scanned with two threads.
+const PARALLEL_BYTES: usize = 4 << 20;
+
+/// The JSON structural pass, or the line pass when the text is not JSON.
+fn structure_passes(text: &str, json_hint: bool) -> (Vec<Hit>, Mode) {
+    let first = text.trim_start().as_bytes().first().copied();
+    if (json_hint || matches!(first, Some(b'{' | b'[')))
+        && let Ok(h) = json::walk(text, &PosMap::Offset(0))
+    {
+        return (h, Mode::Json);
+    }
+    let mut hits = Vec::new();
+    lines::scan_lines(text, &mut hits);
+    (hits, Mode::Line)
+}
+
+/// Passes that need no structure: keyword-window rules, DSN passwords, base64 layers.
+fn raw_passes(text: &str, decode_depth: u8) -> Vec<Hit> {
+    let mut hits = Vec::new();
+    rules::scan_gated(text, TokenCtx::default(), &mut hits);
     rules::scan_dsn(text, &mut hits);
     if decode_depth > 0 {
         scan_base64(text, decode_depth, &mut hits);
     }
-    (merge(hits), mode)
+    hits
+}
+
+/// Byte ranges of maximal runs of ≥ 24 base64/base64url characters (plus up to two `=`),
+/// found with a table-driven byte loop (linear, no regex restarts).
+fn base64_runs(text: &str) -> Vec<(usize, usize)> {
+    const fn table() -> [bool; 256] {
+        let mut t = [false; 256];
+        let mut i = 0;
+        while i < 256 {
+            let c = i as u8;
+            t[i] = c.is_ascii_alphanumeric() || c == b'+' || c == b'/' || c == b'_' || c == b'-';
+            i += 1;
+        }
+        t
+    }
+    static B64: [bool; 256] = table();
+    let b = text.as_bytes();
+    let mut runs = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if !B64[b[i] as usize] {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < b.len() && B64[b[i] as usize] {
+            i += 1;
+        }
+        if i - start >= 24 {
+            let mut end = i;
+            while end < b.len() && end - i < 2 && b[end] == b'=' {
+                end += 1;
+            }
+            runs.push((start, end));
+        }
+    }
+    runs
 }
 
 fn scan_base64(text: &str, depth: u8, out: &mut Vec<Hit>) {
-    for m in B64_RUN.find_iter(text) {
-        let run = m.as_str();
+    for (rs, re) in base64_runs(text) {
+        let run = &text[rs..re];
         let body = run.trim_end_matches('=');
         let url = body.contains(['-', '_']);
         if (url && body.contains(['+', '/'])) || body.len() % 4 == 1 {
@@ -122,6 +190,21 @@ fn scan_base64(text: &str, depth: u8, out: &mut Vec<Hit>) {
         } else {
             &base64::engine::general_purpose::STANDARD_NO_PAD
         };
+        // Cheap rejection first: hex-only runs, and runs whose first bytes are not printable.
+        if body
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b) || b == b'-')
+        {
+            continue;
+        }
+        match engine.decode(&body[..8]) {
+            Ok(head)
+                if head
+                    .iter()
+                    .all(|&b| (0x20..0x7f).contains(&b) || b"\t\r\n".contains(&b) || b >= 0x80) => {
+            }
+            _ => continue,
+        }
         let Ok(bytes) = engine.decode(body) else {
             continue;
         };
@@ -133,8 +216,8 @@ fn scan_base64(text: &str, depth: u8, out: &mut Vec<Hit>) {
         }
         let (sub, _) = scan_text(&decoded, false, depth - 1);
         for mut h in sub {
-            h.start = m.start();
-            h.end = m.end();
+            h.start = rs;
+            h.end = re;
             h.decoded.insert(0, "base64");
             out.push(h);
         }
@@ -208,10 +291,13 @@ pub fn findings_for_text(
     show_secrets: bool,
 ) -> (Vec<Finding>, Mode) {
     let (hits, mode) = scan_text(&d.text, json_hint, decode_depth);
-    (
-        build_findings(file, &d.text, d.bom_len, &hits, show_secrets),
-        mode,
-    )
+    let mut found = build_findings(file, &d.text, d.bom_len, &hits, show_secrets);
+    if json_hint {
+        for f in &mut found {
+            f.mode = Some(if mode == Mode::Json { "json" } else { "line" });
+        }
+    }
+    (found, mode)
 }
 
 /// Turn merged hits of `text` into findings (positions, redaction, snippets, fingerprints).
@@ -253,6 +339,7 @@ pub fn build_findings(
                 decoded: h.decoded.iter().map(|s| s.to_string()).collect(),
                 commit: None,
                 message: None,
+                mode: None,
                 inline_allowed: idx.line_text(line - 1).contains("voxray:allow"),
             }
         })

@@ -96,10 +96,11 @@ pub(crate) fn scan_inputs(
         }
     }
     for i in &inputs {
-        if let Some(p) = &i.path {
-            if !i.named && p.file_name().is_some_and(|n| n == "config.json") {
-                hygiene_candidates.push(p.clone());
-            }
+        if let Some(p) = &i.path
+            && !i.named
+            && p.file_name().is_some_and(|n| n == "config.json")
+        {
+            hygiene_candidates.push(p.clone());
         }
     }
     if let Some(c) = &opts.config_in_use {
@@ -196,15 +197,16 @@ fn walk_dir(
         }
     }
     // Tracked files are scanned even when an ignore pattern matches them.
-    if !opts.no_ignore {
-        if let Some(out) = git(dir, &["ls-files", "-z", "--cached", "--", "."]) {
-            for rel in out.split('\0').filter(|s| !s.is_empty()) {
-                let path = dir.join(rel);
-                if let Ok(m) = std::fs::symlink_metadata(&path) {
-                    if m.is_file() && !seen.contains(&path) {
-                        push(path, m.len(), inputs, seen);
-                    }
-                }
+    if !opts.no_ignore
+        && let Some(out) = git(dir, &["ls-files", "-z", "--cached", "--", "."])
+    {
+        for rel in out.split('\0').filter(|s| !s.is_empty()) {
+            let path = dir.join(rel);
+            if let Ok(m) = std::fs::symlink_metadata(&path)
+                && m.is_file()
+                && !seen.contains(&path)
+            {
+                push(path, m.len(), inputs, seen);
             }
         }
     }
@@ -290,6 +292,7 @@ pub fn hygiene(path: &Path) -> Option<Finding> {
         decoded: Vec::new(),
         commit: None,
         message: Some(message),
+        mode: None,
         inline_allowed: false,
     })
 }
