@@ -103,57 +103,11 @@ pub fn fingerprint(s: &[u8]) -> String {
 }
 
 /// The keyring service name voxray uses.
-pub const KEYRING_SERVICE: &str = "voxray";
+pub const KEYRING_SERVICE: &str = crate::config::keyring::SERVICE;
 /// The default keyring account for the server key.
 pub const KEYRING_ACCOUNT: &str = "server_api_key";
 
-/// An OS keyring backend (`keyring_backend` in `config.md` §5.1, `VOXRAY_KEYRING_BACKEND`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KeyringBackend {
-    /// The platform default: on Linux the kernel keyring (Secret Service is not built in).
-    Auto,
-    /// Linux kernel keyutils (session keyring linked to the per-user persistent keyring).
-    Keyutils,
-    /// Freedesktop Secret Service over D-Bus (not compiled into this build).
-    SecretService,
-    /// Keyring disabled.
-    None,
-    /// In-process store, for tests only (forgotten when the process exits).
-    Mock,
-}
-
-impl KeyringBackend {
-    /// Parse a backend name; `None` for an unknown name.
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s.trim().to_ascii_lowercase().as_str() {
-            "" | "auto" => Self::Auto,
-            "keyutils" => Self::Keyutils,
-            "secret-service" | "secret_service" => Self::SecretService,
-            "none" => Self::None,
-            "mock" => Self::Mock,
-            _ => return None,
-        })
-    }
-
-    /// The concrete backend `Auto` resolves to on this platform.
-    pub fn resolve(self) -> Self {
-        match self {
-            Self::Auto if cfg!(target_os = "linux") => Self::Keyutils,
-            other => other,
-        }
-    }
-
-    /// Stable lower-case name (as in the `stored.backend` JSON member).
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Auto => "auto",
-            Self::Keyutils => "keyutils",
-            Self::SecretService => "secret-service",
-            Self::None => "none",
-            Self::Mock => "mock",
-        }
-    }
-}
+pub use crate::config::keyring::Backend as KeyringBackend;
 
 /// Why storing a key failed. Messages never contain the key.
 #[derive(Debug, thiserror::Error)]
@@ -200,58 +154,44 @@ pub fn store_in_keyring(
     secret: &str,
     force: bool,
 ) -> Result<KeyringBackend, StoreError> {
-    use std::sync::Arc;
     let backend = backend.resolve();
-    let store: Arc<keyring_core::CredentialStore> = match backend {
-        KeyringBackend::None => {
-            return Err(StoreError::Unavailable("none", "the keyring is disabled"));
-        }
-        KeyringBackend::SecretService => {
-            return Err(StoreError::Unavailable(
-                "secret-service",
-                "not available in this build; use keyutils",
-            ));
-        }
-        KeyringBackend::Mock => keyring_core::mock::Store::new()
-            .map_err(|e| backend_err(backend, service, account, e))?,
-        #[cfg(target_os = "linux")]
-        KeyringBackend::Keyutils | KeyringBackend::Auto => {
-            linux_keyutils_keyring_store::Store::new()
-                .map_err(|e| backend_err(backend, service, account, e))?
-        }
-        #[cfg(not(target_os = "linux"))]
-        KeyringBackend::Keyutils | KeyringBackend::Auto => {
-            return Err(StoreError::Unavailable(
-                backend.name(),
-                "not available on this platform",
-            ));
-        }
-    };
-    let attempt = || -> Result<(), StoreError> {
-        let entry = keyring_core::Entry::new_in_store(&store, service, account)
-            .map_err(|e| backend_err(backend, service, account, e))?;
+    let store = backend.store().map_err(|detail| match backend {
+        KeyringBackend::None | KeyringBackend::SecretService => StoreError::Unavailable(
+            backend.name(),
+            if backend == KeyringBackend::None {
+                "the keyring is disabled"
+            } else {
+                "not available in this build; use keyutils"
+            },
+        ),
+        _ => StoreError::Backend {
+            backend: backend.name(),
+            service: service.to_string(),
+            account: account.to_string(),
+            detail,
+        },
+    })?;
+    let mut exists = false;
+    let stored = crate::config::keyring::with_session_retry(backend, || {
+        let entry = keyring_core::Entry::new_in_store(&store, service, account)?;
         match entry.get_password() {
             Ok(_) if !force => {
-                return Err(StoreError::Exists {
-                    backend: backend.name(),
-                    service: service.to_string(),
-                    account: account.to_string(),
-                });
+                exists = true;
+                return Ok(());
             }
             Ok(_) | Err(keyring_core::Error::NoEntry) => {}
-            Err(e) => return Err(backend_err(backend, service, account, e)),
+            Err(e) => return Err(e),
         }
-        entry
-            .set_password(secret)
-            .map_err(|e| backend_err(backend, service, account, e))
-    };
-    match attempt() {
-        Err(StoreError::Backend { .. })
-            if backend == KeyringBackend::Keyutils && join_session_keyring() =>
-        {
-            attempt().map(|()| backend)
-        }
-        other => other.map(|()| backend),
+        entry.set_password(secret)
+    });
+    match stored {
+        Ok(()) if exists => Err(StoreError::Exists {
+            backend: backend.name(),
+            service: service.to_string(),
+            account: account.to_string(),
+        }),
+        Ok(()) => Ok(backend),
+        Err(e) => Err(backend_err(backend, service, account, e)),
     }
 }
 
@@ -267,27 +207,6 @@ fn backend_err(
         account: account.to_string(),
         detail: e.to_string(),
     }
-}
-
-/// Join a fresh anonymous session keyring (`keyctl(KEYCTL_JOIN_SESSION_KEYRING, NULL)`).
-#[cfg(target_os = "linux")]
-fn join_session_keyring() -> bool {
-    const KEYCTL_JOIN_SESSION_KEYRING: libc::c_long = 1;
-    // SAFETY: keyctl with a NULL name takes no pointers we own; it only changes this process's
-    // session keyring.
-    let rc = unsafe {
-        libc::syscall(
-            libc::SYS_keyctl,
-            KEYCTL_JOIN_SESSION_KEYRING,
-            std::ptr::null::<libc::c_char>(),
-        )
-    };
-    rc >= 0
-}
-
-#[cfg(not(target_os = "linux"))]
-fn join_session_keyring() -> bool {
-    false
 }
 
 #[cfg(test)]
