@@ -882,23 +882,28 @@ fn selection_strict_and_usage_errors() {
     assert_eq!(code, 2);
 }
 
-#[test]
-fn json_report_matches_its_schema() {
-    let schema_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/check-report.v1.json");
+/// Validate `doc` against `schemas/<name>`.
+fn validate(name: &str, doc: &Value) {
+    let schema_path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("schemas")
+        .join(name);
     let schema: Value =
         serde_json::from_str(&std::fs::read_to_string(&schema_path).unwrap()).unwrap();
     let mut schemas = boon::Schemas::new();
     let mut compiler = boon::Compiler::new();
-    compiler
-        .add_resource("check-report.v1.json", schema)
-        .unwrap();
-    let index = compiler
-        .compile("check-report.v1.json", &mut schemas)
-        .unwrap();
+    compiler.add_resource(name, schema).unwrap();
+    let index = compiler.compile(name, &mut schemas).unwrap();
+    if let Err(e) = schemas.validate(doc, index) {
+        panic!("report does not match {name}: {e}");
+    }
+}
+
+#[test]
+fn json_and_sarif_reports_match_their_schemas() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("config.json"),
-        r#"{"host":"0.0.0.0","cors_allowed_origins":["*"]}"#,
+        "{\n  \"host\": \"0.0.0.0\",\n  \"cors_allowed_origins\": [\"*\"]\n}",
     )
     .unwrap();
     let (_, out, _) = full(
@@ -912,8 +917,81 @@ fn json_report_matches_its_schema() {
         ],
         &[],
     );
-    let report: Value = serde_json::from_str(&out).unwrap();
-    if let Err(e) = schemas.validate(&report, index) {
-        panic!("report does not match the schema: {e}");
+    validate("check-report.v1.json", &serde_json::from_str(&out).unwrap());
+    let (_, out, _) = full(
+        dir.path(),
+        &[
+            "--production",
+            "--config",
+            "config.json",
+            "--format",
+            "sarif",
+        ],
+        &[],
+    );
+    let sarif: Value = serde_json::from_str(&out).unwrap();
+    validate("sarif-schema-2.1.0.json", &sarif);
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), voxray::security::check::checks::CHECKS.len());
+    let cors = results
+        .iter()
+        .find(|r| r["ruleId"] == "VXP-CORS-001")
+        .unwrap();
+    assert_eq!(
+        (cors["kind"].as_str(), cors["level"].as_str()),
+        (Some("fail"), Some("error"))
+    );
+    assert_eq!(
+        cors["locations"][0]["physicalLocation"]["region"]["startLine"], 3,
+        "line of the offending key"
+    );
+    let docs = results
+        .iter()
+        .find(|r| r["ruleId"] == "VXP-DOCS-001")
+        .unwrap();
+    assert_eq!(docs["kind"], "informational");
+}
+
+/// The text report of a failing config, compared with `tests/snapshots/check-text.txt`
+/// (set `VOXRAY_UPDATE_SNAPSHOTS=1` to rewrite it after an intended change).
+#[test]
+fn text_report_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = json!({"host": "0.0.0.0", "cors_allowed_origins": ["*", "http://localhost:3000"],
+        "max_sessions": 0, "server_api_key": "short-key-7", "log_level": "debug", "prot": 1,
+        "redis_url": "redis://:Sup3rS3cretPw@cache.internal:6379"});
+    std::fs::write(
+        dir.path().join("config.json"),
+        serde_json::to_string_pretty(&cfg).unwrap(),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(
+        dir.path().join("config.json"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
+    let (code, out, _) = full(
+        dir.path(),
+        &[
+            "--production",
+            "--config",
+            "config.json",
+            "--skip",
+            "VXP-RUN",
+        ],
+        &[],
+    );
+    assert_eq!(code, 1);
+    assert!(!out.contains("Sup3rS3cretPw") && !out.contains("short-key-7"));
+    let snapshot = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots/check-text.txt");
+    if std::env::var_os("VOXRAY_UPDATE_SNAPSHOTS").is_some() {
+        std::fs::write(&snapshot, &out).unwrap();
     }
+    let expected = std::fs::read_to_string(&snapshot)
+        .expect("snapshot exists (VOXRAY_UPDATE_SNAPSHOTS=1 writes it)");
+    assert_eq!(
+        out, expected,
+        "text report changed; review and set VOXRAY_UPDATE_SNAPSHOTS=1 to accept"
+    );
 }

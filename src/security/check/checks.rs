@@ -824,7 +824,7 @@ fn no_literal_secrets(ctx: &Context<'_>) -> Outcome {
                 path.clone(),
                 redact(r.value.expose()),
                 "a reference: env, keyring, file: or ${NAME}",
-                "file",
+                source(ctx, path.split('[').next().unwrap_or(path)),
             )),
             _ => None,
         })
