@@ -13,7 +13,7 @@ pub fn init(level: &str, json: bool) {
     // The WebRTC stack logs routine ICE/DTLS chatter at INFO and WARN (a recvonly offer must not
     // produce warnings, wire.md §2.3): only its errors are shown.
     let filter = EnvFilter::try_new(format!(
-        "{level},hyper=info,h2=info,tungstenite=info,tokio_tungstenite=info,webrtc=error,rtc=error,rtc_ice=error,rtc_dtls=error,rtc_sctp=error,rtc_srtp=error,rtc_interceptor=error,rtc_mdns=error,rtc_rtp=error,rtc_rtcp=error,rtc_turn=error,rtc_stun=error,rtc_datachannel=error"
+        "{level},hyper=info,h2=info,tungstenite=info,tokio_tungstenite=info,webrtc=error,rtc=error,rtc_ice=error,rtc_dtls=error,rtc_sctp=error,rtc_srtp=error,rtc_interceptor=error,rtc_mdns=error,rtc_rtp=error,rtc_rtcp=error,rtc_turn=error,rtc_stun=error,rtc_datachannel=error,keyring_core=info,linux_keyutils_keyring_store=info"
     ))
     .unwrap_or_else(|_| EnvFilter::new("info"));
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr())
