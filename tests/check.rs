@@ -60,7 +60,8 @@ fn run_in(
         .current_dir(dir)
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", dir);
+        .env("HOME", dir)
+        .env("VOXRAY_KEYRING_BACKEND", "none");
     for (k, v) in env {
         cmd.env(k, v);
     }

@@ -233,6 +233,21 @@ fn store_in_kernel_keyring_refuses_to_overwrite_without_force() {
         d.file_name().unwrap().to_string_lossy().len()
     );
     let env = [("VOXRAY_KEYRING_BACKEND", "keyutils")];
+    // Run as a dedicated uid so the entries land in that user's persistent keyring, never in
+    // the keyring of whoever runs the tests.
+    let voxray = |args: &[&str], dir: &Path, env: &[(&str, &str)], _stdin: Option<&str>| {
+        let mut c = std::process::Command::new("setpriv");
+        c.args(["--reuid=4243", "--regid=4243", "--clear-groups"])
+            .arg(env!("CARGO_BIN_EXE_voxray"))
+            .args(args)
+            .current_dir("/")
+            .env_clear();
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        let _ = dir;
+        c.output().unwrap()
+    };
     let first = voxray(
         &["keygen", "--store", "keyring", "--account", &account],
         &d,

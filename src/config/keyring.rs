@@ -76,9 +76,12 @@ impl Backend {
                 .map(|s| s as _)
                 .map_err(|e| e.to_string()),
             #[cfg(target_os = "linux")]
-            Self::Keyutils | Self::Auto => linux_keyutils_keyring_store::Store::new()
-                .map(|s| s as _)
-                .map_err(|e| e.to_string()),
+            Self::Keyutils | Self::Auto => {
+                join_session_keyring_once();
+                linux_keyutils_keyring_store::Store::new()
+                    .map(|s| s as _)
+                    .map_err(|e| e.to_string())
+            }
             #[cfg(not(target_os = "linux"))]
             Self::Keyutils | Self::Auto => Err("keyutils is only available on Linux".into()),
         }
@@ -106,6 +109,16 @@ pub fn join_session_keyring() -> bool {
 #[cfg(not(target_os = "linux"))]
 pub fn join_session_keyring() -> bool {
     false
+}
+
+/// Join a fresh session keyring once per process, before the keyutils store links the per-user
+/// persistent keyring into it. Without this, a process whose inherited session keyring refuses
+/// access (containers, CI, `su`) would not see the persistent keyring at start-up but would
+/// after a later retry, so start-up and SIGHUP reloads could disagree.
+#[cfg(target_os = "linux")]
+fn join_session_keyring_once() {
+    static JOINED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    JOINED.get_or_init(join_session_keyring);
 }
 
 /// Run `op`; on a keyutils backend error other than "no entry", join a fresh session keyring

@@ -139,7 +139,9 @@ pub fn run_cli(args: &[&str], env: &[(&str, &str)], dir: &Path) -> (i32, String,
     cmd.args(args)
         .current_dir(dir)
         .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default());
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        // Hermetic by default: no keys from the OS keyring of whoever runs the tests.
+        .env("VOXRAY_KEYRING_BACKEND", "none");
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -238,7 +240,8 @@ pub fn voxray(
         Stdio::null()
     });
     c.stdout(Stdio::piped()).stderr(Stdio::piped());
-    c.env_remove("VOXRAY_KEYRING_BACKEND");
+    // Hermetic by default: no keys from the OS keyring of whoever runs the tests.
+    c.env("VOXRAY_KEYRING_BACKEND", "none");
     for (k, v) in env {
         c.env(k, v);
     }
