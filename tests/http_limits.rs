@@ -119,6 +119,24 @@ fn oversize_bodies_are_refused_and_the_connection_stays_usable() {
 }
 
 #[test]
+fn many_small_headers_are_fine_under_the_64_kib_limit() {
+    let server = Server::start(json!({}), &[]);
+    let mut stream = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut req = String::from("GET /health HTTP/1.1\r\nHost: x\r\n");
+    for i in 0..300 {
+        req.push_str(&format!("X-Extra-{i}: value\r\n"));
+    }
+    req.push_str("\r\n");
+    stream.write_all(req.as_bytes()).unwrap();
+    let (status, _, _) = read_response(&mut reader);
+    assert_eq!(
+        status, 200,
+        "300 small headers (about 6 KB) are within the header limit"
+    );
+}
+
+#[test]
 fn expect_continue_with_oversize_length_gets_400_without_100() {
     let server = Server::start(json!({"max_request_body_bytes": 2048}), &[]);
     let mut stream = TcpStream::connect(("127.0.0.1", server.port)).unwrap();

@@ -313,6 +313,26 @@ async fn vanished_client_ends_its_session_within_1s() {
 }
 
 #[tokio::test]
+async fn client_close_is_answered() {
+    let server = Server::start(json!({}), &[]);
+    let (mut ws, _) = tokio_tungstenite::connect_async(server.ws_url("/ws?format=raw"))
+        .await
+        .unwrap();
+    ws.close(None).await.unwrap();
+    let reply = tokio::time::timeout(Duration::from_secs(2), ws.next())
+        .await
+        .expect("server answers the close");
+    assert!(
+        matches!(reply, Some(Ok(Message::Close(_))) | None),
+        "expected the server's close frame, got {reply:?}"
+    );
+    assert!(
+        matches!(reply, Some(Ok(Message::Close(_)))),
+        "a clean close handshake"
+    );
+}
+
+#[tokio::test]
 async fn idle_sessions_close_with_1000() {
     let server = Server::start(json!({"ws_idle_timeout_secs": 1}), &[]);
     let (mut ws, _) = tokio_tungstenite::connect_async(server.ws_url("/ws"))

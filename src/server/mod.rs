@@ -171,7 +171,9 @@ async fn accept_loop(
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(Duration::from_secs(10))
-        .max_buf_size(64 * 1024);
+        .max_buf_size(64 * 1024)
+        // The limit is the 64 KiB header block (`http.md` §1), not hyper's default 100 headers.
+        .max_headers(4096);
     let builder = Arc::new(builder);
     loop {
         let (stream, peer) = tokio::select! {

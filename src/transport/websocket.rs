@@ -160,7 +160,12 @@ async fn drive(
                         metrics.ws_messages.with_label_values(&["in"]).inc();
                         serializer::decode_json_text(text.as_str())
                     }
-                    Message::Close(_) => break End::ClientGone,
+                    Message::Close(_) => {
+                        // tungstenite has queued the reply to the client's close (RFC 6455
+                        // §5.5.1); flush it before the connection is dropped.
+                        let _ = timeout(CLOSE_WAIT, sink.close()).await;
+                        break End::ClientGone;
+                    }
                     Message::Ping(_) | Message::Pong(_) => continue,
                 };
                 let inbound = match decoded {

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
-use axum::extract::{Query, State, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, Query, State, WebSocketUpgrade};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 
@@ -68,11 +68,12 @@ fn parse_params(state: &AppState, query: &HashMap<String, String>) -> Result<WsP
 /// The upgrade handler.
 pub async fn upgrade(
     State(state): State<AppState>,
+    ConnectInfo(client): ConnectInfo<std::net::SocketAddr>,
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
-    match prepare(&state, &headers, &query, ws) {
+    match prepare(&state, client, &headers, &query, ws) {
         Ok((ws, params, slot)) => {
             let metrics = state.metrics.clone();
             let close = state.sessions.close_signal();
@@ -88,12 +89,13 @@ pub async fn upgrade(
 
 fn prepare(
     state: &AppState,
+    client: std::net::SocketAddr,
     headers: &HeaderMap,
     query: &HashMap<String, String>,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<(WebSocketUpgrade, WsParams, Slot), ApiError> {
     if !cors::ws_origin_allowed(headers, &state.config.cors_allowed_origins) {
-        tracing::warn!("websocket upgrade refused: origin not allowed");
+        tracing::warn!(%client, "websocket upgrade refused: origin not allowed");
         return Err(ApiError::forbidden_origin());
     }
     let secrets = state.secrets();
@@ -116,11 +118,11 @@ fn prepare(
             .and_then(|c| state.sessions.redeem_token(&c))
         {
             Some(pending) => pending_slot = Some(pending.slot),
-            None if auth_on => return Err(reject(state)),
+            None if auth_on => return Err(reject(state, client)),
             None => {}
         }
     } else if auth_on && !header_ok {
-        return Err(reject(state));
+        return Err(reject(state, client));
     }
     let ws = ws.map_err(|_| ApiError::upgrade_required())?;
     let slot = match pending_slot {
@@ -131,10 +133,11 @@ fn prepare(
     Ok((ws, params, slot))
 }
 
-fn reject(state: &AppState) -> ApiError {
+fn reject(state: &AppState, client: std::net::SocketAddr) -> ApiError {
     state.metrics.auth_failures.with_label_values(&["ws"]).inc();
     tracing::warn!(
         route = "ws",
+        %client,
         "rejected websocket upgrade: missing or invalid API key or token"
     );
     ApiError::unauthorized()
