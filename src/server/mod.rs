@@ -65,6 +65,17 @@ pub async fn run(loaded: Loaded, opts: LoadOptions) -> Result<(), ServeError> {
     for i in &loaded.infos {
         tracing::info!("{i}");
     }
+    if !loaded.secrets.server_keys.is_empty() {
+        // Where the keys came from (never the keys): an operator can tell a keyring or env
+        // key from a file key at a glance.
+        let sources: Vec<String> = loaded
+            .secrets
+            .server_keys
+            .iter()
+            .map(|r| r.source.to_string())
+            .collect();
+        tracing::info!(keys = sources.len(), sources = %sources.join(", "), "API key authentication is on");
+    }
     if loaded.secrets.server_keys.is_empty() {
         let loopback = config
             .host
