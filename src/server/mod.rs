@@ -65,6 +65,13 @@ pub async fn run(loaded: Loaded, opts: LoadOptions) -> Result<(), ServeError> {
     for i in &loaded.infos {
         tracing::info!("{i}");
     }
+    if config.webrtc_udp_port != 0 || config.webrtc_udp_port_min != 0 {
+        tracing::warn!(
+            "webrtc_udp_port / webrtc_udp_port_min..max are not supported in this build: WebRTC \
+             uses ephemeral UDP ports; open the ephemeral range on the firewall or relay media \
+             through a TURN server (webrtc_ice_servers)"
+        );
+    }
     if !loaded.secrets.server_keys.is_empty() {
         // Where the keys came from (never the keys): an operator can tell a keyring or env
         // key from a file key at a glance.
