@@ -164,17 +164,7 @@ fn read_file(path: &Path) -> Result<Map<String, Value>, String> {
 /// # Errors
 /// [`ConfigErrors`] with every problem found (`config.md` §8); nothing is started or written.
 pub fn load(opts: &LoadOptions) -> Result<Loaded, ConfigErrors> {
-    let (loaded, errors) = load_lenient(opts, None)?;
-    if errors.is_empty() {
-        Ok(loaded)
-    } else {
-        Err(ConfigErrors(
-            errors
-                .into_iter()
-                .map(|e| format!("config error: {e}"))
-                .collect(),
-        ))
-    }
+    strict(load_lenient(opts, None)?)
 }
 
 /// [`load`] with an explicit keyring.
@@ -185,17 +175,20 @@ pub fn load_with_keyring(
     opts: &LoadOptions,
     keyring: &dyn Keyring,
 ) -> Result<Loaded, ConfigErrors> {
-    let (loaded, errors) = load_lenient(opts, Some(keyring))?;
+    strict(load_lenient(opts, Some(keyring))?)
+}
+
+/// Any problem makes the load fail, each line prefixed `config error: `.
+fn strict((loaded, errors): (Loaded, Vec<String>)) -> Result<Loaded, ConfigErrors> {
     if errors.is_empty() {
-        Ok(loaded)
-    } else {
-        Err(ConfigErrors(
-            errors
-                .into_iter()
-                .map(|e| format!("config error: {e}"))
-                .collect(),
-        ))
+        return Ok(loaded);
     }
+    Err(ConfigErrors(
+        errors
+            .into_iter()
+            .map(|e| format!("config error: {e}"))
+            .collect(),
+    ))
 }
 
 /// Load as far as possible: invalid values are left at their defaults and reported, for

@@ -115,8 +115,8 @@ pub struct Secrets {
 }
 
 impl Secrets {
-    /// Every secret value, for log scrubbing and tests.
-    pub fn all_values(&self) -> Vec<&Secret> {
+    /// Every resolved secret with its source.
+    pub fn all(&self) -> impl Iterator<Item = &Resolved> {
         self.server_keys
             .iter()
             .chain(self.api_keys.values())
@@ -124,8 +124,11 @@ impl Secrets {
             .chain(self.twilio_auth_token.iter())
             .chain(self.telnyx_api_key.iter())
             .chain(self.plivo_auth_token.iter())
-            .map(|r| &r.value)
-            .collect()
+    }
+
+    /// Every secret value, for log scrubbing and tests.
+    pub fn all_values(&self) -> Vec<&Secret> {
+        self.all().map(|r| &r.value).collect()
     }
 }
 

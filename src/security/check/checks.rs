@@ -812,13 +812,7 @@ fn metrics_private(ctx: &Context<'_>) -> Outcome {
 fn no_literal_secrets(ctx: &Context<'_>) -> Outcome {
     let s = &ctx.loaded.secrets;
     let mut evidence: Vec<Evidence> = s
-        .server_keys
-        .iter()
-        .chain(s.api_keys.values())
-        .chain(s.daily_dialin_webhook_secret.iter())
-        .chain(s.twilio_auth_token.iter())
-        .chain(s.telnyx_api_key.iter())
-        .chain(s.plivo_auth_token.iter())
+        .all()
         .filter_map(|r| match &r.source {
             SecretSource::Literal(path) => Some(ev(
                 path.clone(),
@@ -880,15 +874,12 @@ fn config_file_mode(ctx: &Context<'_>) -> Outcome {
                 "Restrict the config file: chmod 600 config.json (or mount it read-only).",
             );
         }
-        let literal = ctx.loaded.secrets.all_values().is_empty()
-            || ctx
-                .loaded
-                .secrets
-                .server_keys
-                .iter()
-                .chain(ctx.loaded.secrets.api_keys.values())
-                .any(|r| matches!(r.source, SecretSource::Literal(_)));
-        if mode & 0o004 != 0 && literal && !ctx.loaded.secrets.all_values().is_empty() {
+        let literal = ctx
+            .loaded
+            .secrets
+            .all()
+            .any(|r| matches!(r.source, SecretSource::Literal(_)));
+        if mode & 0o004 != 0 && literal {
             return Outcome::flag(
                 Status::Warn,
                 vec![e],
