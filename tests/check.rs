@@ -411,6 +411,26 @@ fn metrics_secrets_and_file_checks() {
         None,
     );
     assert_eq!(r["status"], "PASS");
+    // World-readable while holding a literal secret: WARN.
+    std::fs::write(
+        dir.path().join("config.json"),
+        format!(r#"{{"api_keys": {{"openai": "{LITERAL_OPENAI}"}}}}"#),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        dir.path().join("config.json"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    let (_, r) = run_in(
+        dir.path(),
+        "VXP-SECRETS-002",
+        &Value::Null,
+        &[],
+        &["--config", "config.json"],
+        None,
+    );
+    assert_eq!(r["status"], "WARN", "{r}");
     std::fs::set_permissions(
         dir.path().join("config.json"),
         std::fs::Permissions::from_mode(0o666),
