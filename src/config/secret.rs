@@ -176,6 +176,13 @@ pub fn provider_env_vars(name: &str) -> Vec<String> {
     }
 }
 
+/// The config error for a server key that looks like a placeholder (`config.md` §6.2 step 4).
+fn placeholder_server_key(path: &str, source: &SecretSource) -> String {
+    format!(
+        "{path}: value looks like a placeholder; set VOXRAY_SERVER_API_KEY or run \"voxray keygen\" (from {source})"
+    )
+}
+
 /// Resolves secret references against an environment snapshot, a keyring and the config file's
 /// directory. Collects warnings (placeholder values, group/world-readable secret files).
 pub struct SecretResolver<'a> {
@@ -228,10 +235,7 @@ impl SecretResolver<'_> {
         match found {
             Some(r) if is_placeholder(r.value.expose()) => {
                 if strict {
-                    Err(format!(
-                        "{path}: value looks like a placeholder; set VOXRAY_SERVER_API_KEY or run \"voxray keygen\" (from {})",
-                        r.source
-                    ))
+                    Err(placeholder_server_key(path, &r.source))
                 } else {
                     self.warnings.push(format!(
                         "{path}: value from {} looks like a placeholder; treated as unset",
@@ -341,46 +345,42 @@ impl SecretResolver<'_> {
             secrets.server_keys.push(r);
         }
         // The list: env gives the whole list; else each file entry is expanded on its own.
-        if let Some(list) = self.env.get("VOXRAY_SERVER_API_KEYS").cloned() {
-            for (i, item) in super::load::parse_env_list(&list)
-                .unwrap_or_default()
-                .into_iter()
-                .enumerate()
-            {
-                let mut env = BTreeMap::new();
-                env.insert("VOXRAY_SERVER_API_KEYS".to_string(), item);
-                let mut sub = SecretResolver {
-                    env: &env,
-                    keyring: &NoKeyring,
-                    config_dir: None,
-                    warnings: vec![],
-                };
-                match sub.resolve(
-                    &format!("server_api_keys[{i}]"),
-                    &["VOXRAY_SERVER_API_KEYS".into()],
-                    "",
-                    file_source,
-                    true,
-                ) {
-                    Ok(Some(r)) => secrets.server_keys.push(r),
-                    Ok(None) => {}
-                    Err(e) => errors.push(e),
+        let listed: Vec<(String, Result<Resolved, String>)> =
+            match self.env.get("VOXRAY_SERVER_API_KEYS") {
+                Some(list) => super::load::parse_env_list(list)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, v)| {
+                        let source = SecretSource::Env("VOXRAY_SERVER_API_KEYS".into());
+                        (
+                            format!("server_api_keys[{i}]"),
+                            Ok(Resolved {
+                                value: Secret::new(v),
+                                source,
+                            }),
+                        )
+                    })
+                    .collect(),
+                None => config
+                    .server_api_keys
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, raw)| !raw.trim().is_empty())
+                    .map(|(i, raw)| {
+                        let path = format!("server_api_keys[{i}]");
+                        let expanded = self.expand(&path, raw, file_source);
+                        (path, expanded)
+                    })
+                    .collect(),
+            };
+        for (path, resolved) in listed {
+            match resolved {
+                Ok(r) if is_placeholder(r.value.expose()) => {
+                    errors.push(placeholder_server_key(&path, &r.source))
                 }
-            }
-        } else {
-            for (i, raw) in config.server_api_keys.iter().enumerate() {
-                let path = format!("server_api_keys[{i}]");
-                if raw.trim().is_empty() {
-                    continue;
-                }
-                match self.expand(&path, raw, file_source) {
-                    Ok(r) if is_placeholder(r.value.expose()) => errors.push(format!(
-                        "{path}: value looks like a placeholder; set VOXRAY_SERVER_API_KEY or run \"voxray keygen\" (from {})",
-                        r.source
-                    )),
-                    Ok(r) => secrets.server_keys.push(r),
-                    Err(e) => errors.push(e),
-                }
+                Ok(r) => secrets.server_keys.push(r),
+                Err(e) => errors.push(e),
             }
         }
         let mut names: Vec<String> = config.api_keys.keys().cloned().collect();
