@@ -6,9 +6,9 @@ use serde_json::{Value, json};
 
 use crate::pipeline::frame::AudioFrame;
 
-/// An RTVI event `{"label":"rtvi-ai","type":<kind>,"data":<data>}`.
+/// An RTVI event `{"label":"rtvi-ai","type":<kind>,"data":<data>}` (no `id`).
 pub fn event(kind: &str, data: Value) -> Value {
-    json!({"label": "rtvi-ai", "type": kind, "data": data})
+    crate::pipeline::agent::rtvi::message(kind, None, data)
 }
 
 /// `bot-tts-audio` with base64 s16le audio (`{audio, sample_rate, num_channels}`).
