@@ -125,11 +125,6 @@ impl Secrets {
             .chain(self.telnyx_api_key.iter())
             .chain(self.plivo_auth_token.iter())
     }
-
-    /// Every secret value, for log scrubbing and tests.
-    pub fn all_values(&self) -> Vec<&Secret> {
-        self.all().map(|r| &r.value).collect()
-    }
 }
 
 /// Conventional environment variables of an `api_keys` name (`config.md` §6.4).
