@@ -5,3 +5,17 @@ pub mod codec;
 pub mod pcm;
 pub mod resample;
 pub mod wav;
+
+use std::ops::RangeInclusive;
+
+/// Sample rates (Hz) a client may state for its audio, on every transport and in every field
+/// (`?sample_rate=`, `?out_sample_rate=`, protobuf `AudioRawFrame.sample_rate`, RTVI
+/// `sampleRate`): `wire.md` §1.2. Anything else is rejected before any buffer is sized from it.
+pub const CLIENT_SAMPLE_RATES: RangeInclusive<u32> = 8_000..=48_000;
+
+/// Channel counts a client may state (`num_channels` / `numChannels`); 2 is averaged to mono.
+pub const CLIENT_CHANNELS: RangeInclusive<u32> = 1..=2;
+
+/// Sample rates (Hz) any resampler in the process accepts (TTS outputs up to 48 kHz, files up
+/// to 192 kHz). Rates outside would size rubato's buffers from untrusted numbers.
+pub const RESAMPLER_RATES: RangeInclusive<u32> = 8_000..=192_000;

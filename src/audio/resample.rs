@@ -31,11 +31,21 @@ impl std::fmt::Debug for StreamResampler {
 }
 
 impl StreamResampler {
-    /// A resampler from `from` Hz to `to` Hz (both 8000–192000).
+    /// A resampler from `from` Hz to `to` Hz (both within [`super::RESAMPLER_RATES`],
+    /// 8000–192000).
     ///
     /// # Errors
-    /// [`ResampleError`] when rubato rejects the rates.
+    /// [`ResampleError`] when a rate is outside that range or rubato rejects the pair.
     pub fn new(from: u32, to: u32) -> Result<Self, ResampleError> {
+        for rate in [from, to] {
+            if !super::RESAMPLER_RATES.contains(&rate) {
+                return Err(ResampleError {
+                    from,
+                    to,
+                    reason: format!("{rate} Hz is outside 8000-192000 Hz"),
+                });
+            }
+        }
         let chunk = (from as usize / 100).max(1);
         let inner = FftFixedIn::new(from as usize, to as usize, chunk, 1, 1).map_err(|e| {
             ResampleError {
@@ -120,6 +130,19 @@ pub fn resample(input: &[f32], from: u32, to: u32) -> Result<Vec<f32>, ResampleE
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn absurd_rates_are_refused_before_allocating() {
+        for (from, to) in [
+            (u32::MAX, 16_000),
+            (2_147_483_647, 16_000),
+            (1, 16_000),
+            (16_000, 0),
+        ] {
+            assert!(StreamResampler::new(from, to).is_err(), "{from} -> {to}");
+        }
+        assert!(StreamResampler::new(48_000, 16_000).is_ok());
+    }
 
     #[test]
     fn tone_survives_44k1_to_16k() {

@@ -24,7 +24,7 @@ fn parse_rate(query: &HashMap<String, String>, name: &str) -> Result<Option<u32>
     match query.get(name) {
         None => Ok(None),
         Some(v) => match v.parse::<u32>() {
-            Ok(r) if (8000..=48000).contains(&r) => Ok(Some(r)),
+            Ok(r) if crate::audio::CLIENT_SAMPLE_RATES.contains(&r) => Ok(Some(r)),
             _ => Err(ApiError::validation().detail(name, "must be an integer from 8000 to 48000")),
         },
     }

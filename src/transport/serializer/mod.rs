@@ -52,10 +52,37 @@ pub enum Inbound {
     Ignored,
 }
 
-/// Why a message could not be decoded (bad protobuf, JSON or base64).
+/// Why a message could not be decoded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("malformed {0} message")]
-pub struct DecodeError(pub &'static str);
+pub enum DecodeError {
+    /// Bad protobuf, JSON or base64, or a required member missing.
+    #[error("malformed {0} message")]
+    Malformed(&'static str),
+    /// An audio message stated a rate outside [`crate::audio::CLIENT_SAMPLE_RATES`] (0 means
+    /// the session's rate and is allowed).
+    #[error("audio sample_rate {0} Hz is not supported (8000 to 48000)")]
+    SampleRate(u64),
+    /// An audio message stated a channel count outside [`crate::audio::CLIENT_CHANNELS`].
+    #[error("audio num_channels {0} is not supported (1 or 2)")]
+    Channels(u64),
+}
+
+/// Check a client-stated audio format against the one table of accepted rates and channel
+/// counts before anything is sized from it. `rate` 0 = the session's rate.
+///
+/// # Errors
+/// [`DecodeError::SampleRate`] or [`DecodeError::Channels`].
+pub fn check_audio_format(rate: u64, channels: u64) -> Result<(u32, u32), DecodeError> {
+    let rate = match u32::try_from(rate) {
+        Ok(0) => 0,
+        Ok(r) if crate::audio::CLIENT_SAMPLE_RATES.contains(&r) => r,
+        _ => return Err(DecodeError::SampleRate(rate)),
+    };
+    match u32::try_from(channels) {
+        Ok(c) if crate::audio::CLIENT_CHANNELS.contains(&c) => Ok((rate, c)),
+        _ => Err(DecodeError::Channels(channels)),
+    }
+}
 
 /// A WebSocket message to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,15 +99,19 @@ pub enum Outgoing {
 /// # Errors
 /// [`DecodeError`] for invalid JSON or base64.
 pub fn decode_json_text(text: &str) -> Result<Vec<Inbound>, DecodeError> {
-    let value: Value = serde_json::from_str(text).map_err(|_| DecodeError("JSON"))?;
+    let value: Value = serde_json::from_str(text).map_err(|_| DecodeError::Malformed("JSON"))?;
     if value.get("label").and_then(Value::as_str) != Some("rtvi-ai") {
         return Ok(vec![Inbound::App(value)]);
     }
     let data = &value["data"];
-    let rate = data["sampleRate"].as_u64().unwrap_or(0) as u32;
-    let channels = data["numChannels"].as_u64().unwrap_or(1) as u32;
     let audio = |b64: &str| -> Result<Inbound, DecodeError> {
-        let pcm = B64.decode(b64).map_err(|_| DecodeError("base64"))?;
+        let (rate, channels) = check_audio_format(
+            number(&data["sampleRate"], 0)?,
+            number(&data["numChannels"], 1)?,
+        )?;
+        let pcm = B64
+            .decode(b64)
+            .map_err(|_| DecodeError::Malformed("base64"))?;
         Ok(Inbound::Audio {
             pcm: pcm.into(),
             sample_rate: rate,
@@ -91,15 +122,29 @@ pub fn decode_json_text(text: &str) -> Result<Vec<Inbound>, DecodeError> {
         Some("raw-audio") => Ok(vec![audio(
             data["base64Audio"]
                 .as_str()
-                .ok_or(DecodeError("raw-audio"))?,
+                .ok_or(DecodeError::Malformed("raw-audio"))?,
         )?]),
         Some("raw-audio-batch") => data["base64AudioBatch"]
             .as_array()
-            .ok_or(DecodeError("raw-audio-batch"))?
+            .ok_or(DecodeError::Malformed("raw-audio-batch"))?
             .iter()
-            .map(|v| audio(v.as_str().ok_or(DecodeError("raw-audio-batch"))?))
+            .map(|v| {
+                audio(
+                    v.as_str()
+                        .ok_or(DecodeError::Malformed("raw-audio-batch"))?,
+                )
+            })
             .collect(),
         _ => Ok(vec![Inbound::Rtvi(value)]),
+    }
+}
+
+/// A JSON member that must be a non-negative integer when present; `default` when absent
+/// or null.
+fn number(v: &Value, default: u64) -> Result<u64, DecodeError> {
+    match v {
+        Value::Null => Ok(default),
+        v => v.as_u64().ok_or(DecodeError::Malformed("raw-audio")),
     }
 }
 
@@ -119,14 +164,20 @@ pub fn decode_binary(
             num_channels: 1,
         }]);
     }
-    let frame = protobuf::Frame::decode(data).map_err(|_| DecodeError("protobuf"))?;
+    let frame = protobuf::Frame::decode(data).map_err(|_| DecodeError::Malformed("protobuf"))?;
     Ok(vec![match frame.frame {
         None => Inbound::Ignored,
-        Some(protobuf::Kind::Audio(a)) => Inbound::Audio {
-            pcm: a.audio,
-            sample_rate: a.sample_rate,
-            num_channels: a.num_channels.max(1),
-        },
+        Some(protobuf::Kind::Audio(a)) => {
+            // An unset num_channels (0) means mono.
+            let channels = u64::from(a.num_channels.max(1));
+            let (sample_rate, num_channels) =
+                check_audio_format(u64::from(a.sample_rate), channels)?;
+            Inbound::Audio {
+                pcm: a.audio,
+                sample_rate,
+                num_channels,
+            }
+        }
         Some(protobuf::Kind::Text(t)) => Inbound::Text(t.text),
         Some(protobuf::Kind::Transcription(t)) => Inbound::Transcription {
             text: t.text,
@@ -219,5 +270,52 @@ pub fn audio_frame(samples: &[i16], sample_rate: u32) -> AudioFrame {
         pcm: crate::audio::pcm::to_bytes(samples),
         sample_rate,
         num_channels: 1,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_audio_formats_come_from_one_table() {
+        assert_eq!(check_audio_format(0, 1), Ok((0, 1)));
+        assert_eq!(check_audio_format(8_000, 2), Ok((8_000, 2)));
+        assert_eq!(check_audio_format(48_000, 1), Ok((48_000, 1)));
+        for rate in [1, 7_999, 48_001, u64::from(u32::MAX), 1 << 32 | 16_000] {
+            assert_eq!(
+                check_audio_format(rate, 1),
+                Err(DecodeError::SampleRate(rate))
+            );
+        }
+        for ch in [0, 3, 1_000_000] {
+            assert_eq!(
+                check_audio_format(16_000, ch),
+                Err(DecodeError::Channels(ch))
+            );
+        }
+    }
+
+    #[test]
+    fn refused_formats_are_decode_errors_in_both_modes() {
+        let json = r#"{"label":"rtvi-ai","type":"raw-audio","data":{"base64Audio":"AAA=","sampleRate":4294967295}}"#;
+        assert_eq!(
+            decode_json_text(json),
+            Err(DecodeError::SampleRate(4_294_967_295))
+        );
+        let frame = protobuf::Frame {
+            frame: Some(protobuf::Kind::Audio(protobuf::AudioRawFrame {
+                id: 0,
+                name: String::new(),
+                audio: vec![0; 4].into(),
+                sample_rate: 1,
+                num_channels: 1,
+                pts: None,
+            })),
+        };
+        assert_eq!(
+            decode_binary(WireFormat::Protobuf, frame.encode_to_vec().into(), 16_000),
+            Err(DecodeError::SampleRate(1))
+        );
     }
 }
