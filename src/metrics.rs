@@ -43,6 +43,17 @@ pub struct Metrics {
     pub audio_frame_latency: HistogramVec,
     /// `voxray_audio_frames_dropped_total{direction,reason}`.
     pub audio_frames_dropped: IntCounterVec,
+    /// `voxray_interruptions_total{strategy}` (`none`, `min_words`).
+    pub interruptions: IntCounterVec,
+    /// `voxray_user_bot_latency_seconds{pipeline}`: user turn end → first bot audio handed to
+    /// the transport.
+    pub user_bot_latency: HistogramVec,
+    /// `voxray_pipeline_errors_total{stage}`: stage errors and panics that ended a session.
+    pub pipeline_errors: IntCounterVec,
+    /// `voxray_observer_frames_dropped_total`: frame copies an observer tap had no room for.
+    pub observer_dropped: IntCounter,
+    /// `voxray_runtime_alive_tasks`: tokio tasks alive in the process, read at each scrape.
+    pub runtime_alive_tasks: IntGauge,
 }
 
 impl Metrics {
@@ -94,6 +105,18 @@ impl Metrics {
         )
         .expect("valid metric");
         reg(Box::new(ws_invalid_messages.clone()));
+        let observer_dropped = IntCounter::new(
+            "voxray_observer_frames_dropped_total",
+            "Frame copies dropped because an observer tap was full",
+        )
+        .expect("valid metric");
+        reg(Box::new(observer_dropped.clone()));
+        let runtime_alive_tasks = IntGauge::new(
+            "voxray_runtime_alive_tasks",
+            "Tokio tasks alive in the process (sessions, processors, connections)",
+        )
+        .expect("valid metric");
+        reg(Box::new(runtime_alive_tasks.clone()));
         #[cfg(target_os = "linux")]
         reg(Box::new(
             prometheus::process_collector::ProcessCollector::for_self(),
@@ -153,17 +176,45 @@ impl Metrics {
                 "Audio frames dropped",
                 &["direction", "reason"],
             ),
+            interruptions: counter_vec(
+                "voxray_interruptions_total",
+                "Bot turns interrupted (barge-in or client request)",
+                &["strategy"],
+            ),
+            user_bot_latency: histogram_vec(
+                "voxray_user_bot_latency_seconds",
+                "User turn end to the first bot audio of the reply",
+                &["pipeline"],
+                LATENCY_BUCKETS.to_vec(),
+            ),
+            pipeline_errors: counter_vec(
+                "voxray_pipeline_errors_total",
+                "Stage errors and panics that ended a session",
+                &["stage"],
+            ),
+            observer_dropped,
+            runtime_alive_tasks,
             registry,
         }
     }
 
     /// The registry in Prometheus text format 0.0.4.
     pub fn render(&self) -> String {
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            self.runtime_alive_tasks
+                .set(i64::try_from(rt.metrics().num_alive_tasks()).unwrap_or(i64::MAX));
+        }
         let mut buf = Vec::new();
         TextEncoder::new()
             .encode(&self.registry.gather(), &mut buf)
             .expect("text encoding cannot fail");
         String::from_utf8(buf).expect("text format is UTF-8")
+    }
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Metrics")
     }
 }
 

@@ -111,6 +111,7 @@ pub async fn run(loaded: Loaded, opts: LoadOptions) -> Result<(), ServeError> {
         webrtc: config.transport.webrtc().then(|| {
             PeerManager::new(
                 RtcSettings::from_config(&config),
+                config.clone(),
                 metrics.clone(),
                 sessions.close_signal(),
             )

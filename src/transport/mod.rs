@@ -1,7 +1,16 @@
-//! Transports translate between wire formats and frames, nothing else: [`websocket`] (`/ws`)
-//! with the pure [`serializer`]s, and [`webrtc`] (peer connections with Opus media and an RTVI
-//! data channel). [`session`] holds what both share (session metrics, admission slot).
+//! Transports translate between wire formats and frames, nothing else (`DESIGN.md`,
+//! "Transports"):
+//! - [`websocket`]: the `/ws` driver (one task per session) with the per-session
+//!   [`serializer`]s (protobuf, JSON, raw);
+//! - [`webrtc`]: peer connections with Opus media and an RTVI data channel;
+//! - [`input`]: inbound audio normalisation (down-mix, resampling to the pipeline rate);
+//! - [`output`]: the one output stage (20 ms re-chunking, resampling to the wire rate, the
+//!   playout clock, turn-aware flush, bot speaking events);
+//! - [`session`]: what every transport session shares (session metrics, admission slot, client
+//!   control messages → frames).
 
+pub mod input;
+pub mod output;
 pub mod serializer;
 pub mod session;
 pub mod webrtc;

@@ -4,6 +4,7 @@
 use std::time::Instant;
 
 use crate::metrics::Metrics;
+use crate::pipeline::context::SessionContext;
 use crate::pipeline::frame::{AudioFrame, Frame};
 use crate::pipeline::processor::{Link, TrySendError};
 use crate::session::Slot;
@@ -81,20 +82,32 @@ pub enum Control {
 }
 
 /// Map a decoded client message (`wire.md` §1.6) to its pipeline frame: text, transcripts,
-/// interruptions, RTVI requests (`disconnect-bot` ends the session gracefully).
-pub fn control_frame(item: Inbound) -> Control {
+/// interruptions, RTVI requests (`disconnect-bot` ends the session gracefully). A
+/// client-initiated interruption cuts the session's latest bot turn at once (the watermark
+/// moves here, before the frame reaches any stage).
+pub fn control_frame(item: Inbound, session: &SessionContext) -> Control {
     Control::Frame(match item {
-        Inbound::Text(text) => Frame::Text(text),
+        Inbound::Text(text) => Frame::UserText {
+            text,
+            run_immediately: true,
+            audio_response: true,
+        },
         Inbound::Transcription {
             text,
             user_id,
             timestamp,
         } => Frame::Transcription {
             text,
+            is_final: true,
             user_id,
             timestamp,
+            language: None,
         },
-        Inbound::Interruption => Frame::Interruption { turn_id: 0 },
+        Inbound::Interruption => {
+            let turn_id = session.latest_turn();
+            session.interrupt(turn_id);
+            Frame::Interruption { turn_id }
+        }
         Inbound::Rtvi(msg) if msg["type"] == "disconnect-bot" => Frame::End {
             reason: "disconnect-bot".into(),
         },

@@ -53,20 +53,20 @@ use crate::audio::pcm;
 use crate::audio::resample::StreamResampler;
 use crate::config::Config;
 use crate::metrics::Metrics;
-use crate::pipeline::agent::echo::Echo;
+use crate::pipeline::Pipeline;
+use crate::pipeline::agent::{self, AgentKind};
+use crate::pipeline::context::SessionContext;
 use crate::pipeline::frame::{AudioFrame, Frame};
 use crate::pipeline::processor::Link;
-use crate::pipeline::{Pipeline, PipelineBuilder};
 use crate::session::Slot;
-use crate::transport::serializer::{self, Encoder, Outgoing, WireFormat};
+use crate::transport::output::OutputStage;
+use crate::transport::serializer::{self, Outgoing, Serializer, WireFormat};
 use crate::transport::session::{Control, SessionGuard, control_frame, push_audio};
 
 /// Pipeline sample rate in Hz (inbound audio is resampled 48 kHz → 16 kHz, outbound back).
 pub const PIPELINE_RATE: u32 = 16_000;
 /// Packet interval of outbound audio.
 const PACKET: Duration = Duration::from_millis(20);
-/// Outbound audio buffered at most (2 s at 48 kHz), in samples; the pipeline waits beyond it.
-const OUT_QUEUE_SAMPLES: usize = OPUS_RATE as usize * 2;
 /// Behind by more than this many packets after a stall: skip ahead instead of bursting.
 const MAX_BURST_PACKETS: u32 = 10;
 /// How long the answer waits for the server's ICE candidates (`wire.md` §2.2).
@@ -77,6 +77,9 @@ const DISCONNECTED_GRACE: Duration = Duration::from_secs(5);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 /// Data-channel messages queued until the channel opens; older ones are dropped first.
 const DC_QUEUE: usize = 50;
+/// Control messages from the data channel waiting for room in the pipeline; when full, the
+/// data channel is not read until one goes.
+const DC_PENDING: usize = 32;
 /// Longest packet gap (in packets) concealed with the decoder's PLC.
 const MAX_CONCEALED_PACKETS: u16 = 5;
 
@@ -206,10 +209,12 @@ struct PeerEntry {
     slot: Option<Slot>,
     stop: watch::Sender<bool>,
     gathered: Arc<Notify>,
+    agent: AgentKind,
 }
 
 struct ManagerInner {
     settings: RtcSettings,
+    config: Arc<Config>,
     metrics: Metrics,
     close_signal: watch::Receiver<bool>,
     peers: Mutex<HashMap<String, PeerEntry>>,
@@ -235,12 +240,14 @@ impl PeerManager {
     /// A manager; `close_signal` turns `true` when running sessions must close (shutdown).
     pub fn new(
         settings: RtcSettings,
+        config: Arc<Config>,
         metrics: Metrics,
         close_signal: watch::Receiver<bool>,
     ) -> Self {
         Self {
             inner: Arc::new(ManagerInner {
                 settings,
+                config,
                 metrics,
                 close_signal,
                 peers: Mutex::new(HashMap::new()),
@@ -275,7 +282,7 @@ impl PeerManager {
 
     /// Answer a new offer with a new peer connection and start its session. `slot` is the
     /// admission slot it holds (a fresh one, or the pending session's); `session` binds a
-    /// `/start` session id to the new `pc_id`.
+    /// `/start` session id to the new `pc_id`; `agent` is the pipeline the session runs.
     ///
     /// # Errors
     /// [`RtcError::Invalid`] for SDP the stack rejects, [`RtcError::Internal`] otherwise.
@@ -284,6 +291,7 @@ impl PeerManager {
         offer_sdp: String,
         slot: Slot,
         session: Option<Uuid>,
+        agent: AgentKind,
     ) -> Result<Answer, RtcError> {
         let started = Instant::now();
         let pc_id = Uuid::new_v4().simple().to_string();
@@ -391,6 +399,7 @@ impl PeerManager {
                     slot: Some(slot),
                     stop: stop_tx,
                     gathered,
+                    agent,
                 },
             );
         }
@@ -408,7 +417,7 @@ impl PeerManager {
         let this = self.clone();
         let id = pc_id.clone();
         tokio::spawn(async move {
-            run(&this, &id, pc, output, events_rx, stop_rx).await;
+            run(&this, &id, pc, output, events_rx, stop_rx, agent).await;
         });
         Ok(Answer { sdp, pc_id })
     }
@@ -457,7 +466,8 @@ impl PeerManager {
         entry.stop.send_replace(true);
         let _ = entry.pc.close().await;
         let slot = entry.slot.expect("a live entry holds its slot");
-        self.create(offer_sdp, slot, entry.session).await
+        self.create(offer_sdp, slot, entry.session, entry.agent)
+            .await
     }
 
     /// Trickle ICE: add the client's candidates to `pc_id` (empty candidate strings, the
@@ -583,77 +593,6 @@ enum End {
     Restarted,
 }
 
-/// Bot audio waiting to be sent at 48 kHz, with the inbound times of the echoed frames it
-/// holds (for `voxray_audio_frame_latency_seconds{transport="webrtc"}`).
-struct OutQueue {
-    samples: VecDeque<i16>,
-    /// (sample position where an echoed frame ends, when its audio came in).
-    marks: VecDeque<(u64, Instant)>,
-    queued: u64,
-    sent: u64,
-    /// A partial frame waited one tick already: pad and send it.
-    partial_waited: bool,
-}
-
-impl OutQueue {
-    fn new() -> Self {
-        Self {
-            samples: VecDeque::with_capacity(OUT_QUEUE_SAMPLES),
-            marks: VecDeque::new(),
-            queued: 0,
-            sent: 0,
-            partial_waited: false,
-        }
-    }
-
-    fn has_room(&self) -> bool {
-        self.samples.len() < OUT_QUEUE_SAMPLES
-    }
-
-    fn push(&mut self, pcm48: &[i16], t_in: Option<Instant>) {
-        self.samples.extend(pcm48.iter().copied());
-        self.queued += pcm48.len() as u64;
-        if let Some(t) = t_in {
-            self.marks.push_back((self.queued, t));
-        }
-    }
-
-    fn clear(&mut self) {
-        self.sent += self.samples.len() as u64;
-        self.samples.clear();
-        self.marks.clear();
-        self.partial_waited = false;
-    }
-
-    /// The next 20 ms frame: queued audio, a final partial frame padded with silence once it
-    /// has waited one tick, or silence. Also the oldest inbound time the frame completes.
-    fn next_frame(&mut self) -> (Vec<i16>, Option<Instant>) {
-        let take = if self.samples.len() >= FRAME_SAMPLES {
-            FRAME_SAMPLES
-        } else if !self.samples.is_empty() && self.partial_waited {
-            self.samples.len()
-        } else {
-            self.partial_waited = !self.samples.is_empty();
-            0
-        };
-        if take > 0 {
-            self.partial_waited = false;
-        }
-        let mut frame: Vec<i16> = self.samples.drain(..take).collect();
-        frame.resize(FRAME_SAMPLES, 0);
-        self.sent += take as u64;
-        let mut t_in = None;
-        while let Some(&(pos, t)) = self.marks.front() {
-            if pos > self.sent {
-                break;
-            }
-            t_in.get_or_insert(t);
-            self.marks.pop_front();
-        }
-        (frame, t_in)
-    }
-}
-
 /// Absolute 20 ms deadlines: packet `n` is due at `start + n × 20 ms`.
 #[derive(Debug)]
 pub struct Pacer {
@@ -695,11 +634,22 @@ async fn run(
     output: Output,
     mut events: mpsc::UnboundedReceiver<PcEvent>,
     mut stop: watch::Receiver<bool>,
+    kind: AgentKind,
 ) {
     let inner = &manager.inner;
     let guard = SessionGuard::new(&inner.metrics, "webrtc", None);
-    let pipeline = PipelineBuilder::default().then(Echo).start();
-    let end = drive(manager, &output, &mut events, &mut stop, pipeline).await;
+    let agent = agent::build(
+        kind,
+        &inner.config,
+        "webrtc",
+        PIPELINE_RATE,
+        Some(OPUS_RATE),
+    );
+    let session = SessionContext::new(pc_id, agent.params, inner.metrics.clone());
+    let pipeline = agent.pipeline.start(session.clone());
+    let stage = OutputStage::new(session.clone(), agent.output, pipeline.feedback.clone());
+    let end = drive(manager, &output, &mut events, &mut stop, pipeline, stage).await;
+    session.tasks.close();
     let _ = timeout(Duration::from_millis(500), pc.close()).await;
     if !matches!(end, End::Restarted) {
         manager.remove(pc_id);
@@ -765,6 +715,7 @@ async fn drive(
     events: &mut mpsc::UnboundedReceiver<PcEvent>,
     stop: &mut watch::Receiver<bool>,
     mut pipeline: Pipeline,
+    mut out: OutputStage,
 ) -> End {
     let inner = &manager.inner;
     let metrics = &inner.metrics;
@@ -780,7 +731,11 @@ async fn drive(
         open: false,
         queue: VecDeque::new(),
     };
-    let mut encoder = Encoder::default();
+    let mut serializer = serializer::for_format(WireFormat::Json, PIPELINE_RATE);
+    let session = pipeline.session.clone();
+    let latency = metrics.audio_frame_latency.with_label_values(&["webrtc"]);
+    let mut pending: VecDeque<Frame> = VecDeque::with_capacity(DC_PENDING);
+    let mut outbuf: Vec<Frame> = Vec::with_capacity(16);
     let mut opus = match OpusEncoder::new() {
         Ok(e) => e,
         Err(e) => {
@@ -788,8 +743,6 @@ async fn drive(
             return End::Reason("opus encoder unavailable");
         }
     };
-    let mut upsample = StreamResampler::new(PIPELINE_RATE, OPUS_RATE).ok();
-    let mut out = OutQueue::new();
     let mut pacer: Option<Pacer> = None;
     let mut readers: Vec<tokio::task::JoinHandle<()>> = Vec::new();
     let mut housekeeping = tokio::time::interval(Duration::from_millis(100));
@@ -855,7 +808,16 @@ async fn drive(
                     }
                 }
             },
-            msg = dc_rx.recv() => match msg {
+            sent = async {
+                let front = pending.front().expect("guarded by the branch condition");
+                pipeline.input.reserve_send(front).await
+            }, if !pending.is_empty() => {
+                match sent {
+                    Ok(()) => { pending.pop_front(); }
+                    Err(_) => pending.clear(),
+                }
+            }
+            msg = dc_rx.recv(), if pending.len() < DC_PENDING => match msg {
                 // The peer's DTLS close_notify closes every data channel (the peer connection
                 // state itself does not change), so this is how a closing peer is noticed.
                 Some(DcEvent::Closed) => break End::PeerGone("data channel closed"),
@@ -872,38 +834,39 @@ async fn drive(
                         continue;
                     };
                     for item in items {
-                        match control_frame(item) {
-                            Control::Frame(frame) => {
-                                pipeline.input.send(frame).await;
-                            }
+                        match control_frame(item, &session) {
+                            // Control messages wait for room on their own queue: the loop
+                            // keeps sending media meanwhile.
+                            Control::Frame(frame) => pending.push_back(frame),
                             Control::Skip => {}
                             Control::Invalid => metrics.ws_invalid_messages.inc(),
                         }
                     }
                 }
             },
-            frame = pipeline.output.recv(), if out.has_room() => match frame {
-                None | Some(Frame::End { .. }) => break End::Reason("ended"),
-                Some(Frame::OutputAudio { audio, t_in, .. }) => {
-                    let pcm48 = match &mut upsample {
-                        Some(r) if audio.sample_rate == PIPELINE_RATE => pcm::from_bytes(&r.process_pcm(&audio.pcm)),
-                        _ if audio.sample_rate == OPUS_RATE => pcm::from_bytes(&audio.pcm),
-                        _ => continue,
-                    };
-                    out.push(&pcm48, t_in);
+            item = pipeline.output.recv_fresh(&session), if out.has_room() => {
+                let now = Instant::now();
+                match item {
+                    None => break End::Reason("ended"),
+                    Some((_, frame)) => out.push(frame, now, &mut outbuf),
                 }
-                Some(Frame::Interruption { .. }) => out.clear(),
-                Some(other) => {
-                    if let Some(Outgoing::Text(text)) = encoder.encode(WireFormat::Json, &other) {
-                        channel.send(text).await;
-                    }
+                if let Some(end) = send_events(&mut channel, serializer.as_mut(), &mut outbuf).await {
+                    break end;
                 }
-            },
+            }
             _ = sleep_until(deadline.unwrap_or_else(TokioInstant::now)), if deadline.is_some() => {
                 let p = pacer.as_mut().expect("guarded by the branch condition");
                 let (due, skipped) = p.due(TokioInstant::now());
                 for i in 0..due {
-                    let (frame, t_in) = out.next_frame();
+                    let now = Instant::now();
+                    let (frame, t_in) = match out.pop_tick(now, &mut outbuf) {
+                        Some((audio, t_in)) => {
+                            let mut pcm48 = pcm::from_bytes(&audio.pcm);
+                            pcm48.resize(FRAME_SAMPLES, 0);
+                            (pcm48, t_in)
+                        }
+                        None => (vec![0; FRAME_SAMPLES], None),
+                    };
                     let packet = match opus.encode(&frame) {
                         Ok(p) => p,
                         Err(e) => {
@@ -927,8 +890,11 @@ async fn drive(
                     {
                         tracing::trace!(error = %e, "rtp write failed");
                     } else if let Some(t) = t_in {
-                        metrics.audio_frame_latency.with_label_values(&["webrtc"]).observe(t.elapsed().as_secs_f64());
+                        latency.observe(t.elapsed().as_secs_f64());
                     }
+                }
+                if let Some(end) = send_events(&mut channel, serializer.as_mut(), &mut outbuf).await {
+                    break end;
                 }
             }
             _ = housekeeping.tick() => {
@@ -957,6 +923,35 @@ async fn drive(
         r.abort();
     }
     drop(pipeline);
+    end
+}
+
+/// Send the non-audio frames the output stage produced as RTVI JSON on the data channel;
+/// `End` (drained) and a fatal error end the session.
+async fn send_events(
+    channel: &mut Channel,
+    serializer: &mut dyn Serializer,
+    frames: &mut Vec<Frame>,
+) -> Option<End> {
+    let mut end = None;
+    for frame in frames.drain(..) {
+        match &frame {
+            Frame::End { .. } | Frame::Cancel { .. } => {
+                end = Some(End::Reason("ended"));
+                break;
+            }
+            Frame::Error { fatal: true, .. } => end = Some(End::Reason("internal error")),
+            Frame::OutputAudio { .. } => continue,
+            _ => {}
+        }
+        if let Some(Outgoing::Text(text)) = serializer.encode(&frame) {
+            channel.send(text).await;
+        }
+        if end.is_some() {
+            break;
+        }
+    }
+    frames.clear();
     end
 }
 
@@ -1087,25 +1082,6 @@ mod tests {
         assert_eq!(sent, MAX_BURST_PACKETS);
         assert_eq!(sent + skipped, 101);
         assert_eq!(p.deadline(), t0 + Duration::from_millis(2180));
-    }
-
-    #[test]
-    fn out_queue_pads_a_final_partial_frame_after_one_tick() {
-        let mut q = OutQueue::new();
-        q.push(&vec![7; FRAME_SAMPLES + 480], Some(Instant::now()));
-        let (f, t) = q.next_frame();
-        assert!(f.iter().all(|&s| s == 7) && t.is_none());
-        // 480 left: the first tick waits (silence), the second pads and sends them.
-        let (f, _) = q.next_frame();
-        assert!(f.iter().all(|&s| s == 0));
-        let (f, t) = q.next_frame();
-        assert_eq!(f.iter().filter(|&&s| s == 7).count(), 480);
-        assert_eq!(f.len(), FRAME_SAMPLES);
-        assert!(t.is_some());
-        // Interruption clears what is queued.
-        q.push(&vec![1; FRAME_SAMPLES * 3], None);
-        q.clear();
-        assert!(q.next_frame().0.iter().all(|&s| s == 0));
     }
 
     #[test]

@@ -1,27 +1,34 @@
-//! The `/ws` transport (`wire.md` §1): one WebSocket = one session.
+//! The `/ws` transport (`wire.md` §1): one WebSocket = one session, driven by one task.
 //!
-//! One task per session reads client messages, decodes them with the session's
-//! [`WireFormat`], pushes frames into the pipeline (audio without waiting: a full inbox drops
-//! the new frame and counts it), and writes the pipeline's output back, paced by a virtual
-//! playout clock (`pipeline.md` §3: a frame is written when `play_end − now ≤ 100 ms`). It
-//! enforces the liveness (ping every 20 s, gone after 45 s of silence), idle, max-duration,
-//! slow-consumer (4008 after 5 s blocked) and shutdown (1001) rules, and a message over
-//! `ws_max_message_bytes` closes with 1009.
+//! The input half never waits on the output half (`DESIGN.md`, "Transports"): inbound audio is
+//! pushed without waiting (a full pipeline inbox drops the new frame and counts it); control
+//! messages wait in a small bounded queue of their own, sent into the pipeline as room
+//! appears, while the loop keeps draining the pipeline's output, answering pings and enforcing
+//! the liveness, idle, max-duration, slow-consumer (4008 after 5 s blocked) and shutdown
+//! (1001) rules. When that control queue is full the socket is simply not read (TCP pushes
+//! back on the client) — nothing is lost and nothing deadlocks.
+//!
+//! Output goes through the shared [`OutputStage`]: frames that may be written now are written
+//! at once (several due together go out in one flush); the loop sleeps only until the playout
+//! clock's next deadline. A message over `ws_max_message_bytes` closes with 1009; a fatal
+//! pipeline error sends RTVI `error` then closes with 1011.
 
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use bytes::Bytes;
-use futures_util::{SinkExt, StreamExt};
+use futures_util::SinkExt;
 use tokio::time::{Instant as TokioInstant, sleep_until, timeout};
 
-use crate::audio::{pcm, resample::StreamResampler};
 use crate::metrics::Metrics;
-use crate::pipeline::agent::{echo::Echo, rtvi};
-use crate::pipeline::frame::{AudioFrame, Frame};
-use crate::pipeline::{Pipeline, PipelineBuilder};
+use crate::pipeline::agent::{Agent, rtvi};
+use crate::pipeline::context::SessionContext;
+use crate::pipeline::frame::Frame;
 use crate::session::Slot;
-use crate::transport::serializer::{self, Encoder, Inbound, Outgoing, WireFormat};
+use crate::transport::input::AudioIn;
+use crate::transport::output::OutputStage;
+use crate::transport::serializer::{self, Inbound, Outgoing, Serializer, WireFormat, WireMessage};
 use crate::transport::session::{Control, SessionGuard, control_frame, push_audio};
 
 /// Server ping interval.
@@ -30,21 +37,22 @@ const PING_EVERY: Duration = Duration::from_secs(20);
 const LIVENESS: Duration = Duration::from_secs(45);
 /// Writes blocked this long: close 4008 `slow consumer`.
 const WRITE_STALL: Duration = Duration::from_secs(5);
-/// Lead of the playout clock: the client never holds more than this plus one frame.
-const PLAYOUT_LEAD: Duration = Duration::from_millis(100);
 /// After our close frame, wait at most this long for the peer's.
 const CLOSE_WAIT: Duration = Duration::from_millis(500);
 /// At most one malformed-message `error` event per second.
 const ERROR_EVENT_EVERY: Duration = Duration::from_secs(1);
+/// Control messages (RTVI, text, DTMF) waiting for room in the pipeline; when full, the socket
+/// is not read until one goes.
+const MAX_PENDING_CONTROL: usize = 32;
 
 /// Per-connection settings from the query string and the config (`wire.md` §1.2).
 #[derive(Debug, Clone)]
 pub struct WsParams {
     /// Wire mode.
     pub format: WireFormat,
-    /// Inbound rate in Hz when a message does not state it.
+    /// Inbound rate in Hz when a message does not state it; also the pipeline input rate.
     pub sample_rate: u32,
-    /// Outbound rate in Hz; `None` = the pipeline's (echo: the inbound rate).
+    /// Outbound rate in Hz; `None` = the pipeline's (echo and parrot: the inbound rate).
     pub out_sample_rate: Option<u32>,
     /// `ws_idle_timeout_secs` (0 = off).
     pub idle_timeout: Option<Duration>,
@@ -54,80 +62,183 @@ pub struct WsParams {
 
 /// Why the session ended, with the close code and reason sent (`wire.md` §1.7).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum End {
+pub enum End {
     /// The client closed or vanished: no close frame of ours.
     ClientGone,
     /// We close with this code and reason.
     Close(u16, &'static str),
 }
 
-/// Resamples inbound audio to the session rate and outbound audio to `out_sample_rate`,
-/// creating one stateful resampler per (source rate, direction) on demand.
-#[derive(Default)]
-struct Rates {
-    inbound: Option<(u32, StreamResampler)>,
-    outbound: Option<StreamResampler>,
-}
-
-/// Run one WebSocket session to its end. `slot` is the admission slot it holds.
+/// Run one WebSocket session of `agent` to its end. `slot` is the admission slot it holds.
 pub async fn run(
     socket: WebSocket,
     params: WsParams,
     metrics: Metrics,
     mut close_signal: tokio::sync::watch::Receiver<bool>,
     slot: Slot,
+    agent: Agent,
 ) {
     let guard = SessionGuard::new(&metrics, "websocket", Some(slot));
-    tracing::info!(format = ?params.format, sample_rate = params.sample_rate, "websocket session started");
-
-    let pipeline = PipelineBuilder::default().then(Echo).start();
-    let end = drive(socket, &params, &metrics, &mut close_signal, pipeline).await;
-
+    let session = SessionContext::new(
+        uuid::Uuid::new_v4().to_string(),
+        agent.params,
+        metrics.clone(),
+    );
+    tracing::info!(
+        session = %session.id,
+        format = ?params.format,
+        sample_rate = params.sample_rate,
+        pipeline = session.params.pipeline,
+        "websocket session started"
+    );
+    let serializer = serializer::for_format(params.format, params.sample_rate);
+    let end = drive(
+        socket,
+        &params,
+        &metrics,
+        &mut close_signal,
+        agent.pipeline,
+        agent.output,
+        serializer,
+        session.clone(),
+    )
+    .await;
+    session.tasks.close();
     match end {
         End::ClientGone => tracing::info!(
+            session = %session.id,
             secs = guard.elapsed_secs(),
             "websocket session ended: client disconnected"
         ),
-        End::Close(code, reason) => {
-            tracing::info!(
-                code,
-                reason,
-                secs = guard.elapsed_secs(),
-                "websocket session closed"
-            )
+        End::Close(code, reason) => tracing::info!(
+            session = %session.id,
+            code,
+            reason,
+            secs = guard.elapsed_secs(),
+            "websocket session closed"
+        ),
+    }
+}
+
+/// What writing a batch of frames led to.
+enum Wrote {
+    Ok,
+    End(End),
+}
+
+/// The per-session writer: encodes frames and writes them, one flush per batch.
+struct Writer<'a> {
+    serializer: Box<dyn Serializer>,
+    messages_out: prometheus::IntCounter,
+    latency: prometheus::Histogram,
+    last_data: &'a mut TokioInstant,
+}
+
+impl Writer<'_> {
+    /// Encode and write `frames` (drained), then flush once. A fatal error is written first,
+    /// then ends the session with 1011; `End` ends it with 1000.
+    async fn write(&mut self, socket: &mut WebSocket, frames: &mut Vec<Frame>) -> Wrote {
+        if frames.is_empty() {
+            return Wrote::Ok;
+        }
+        let mut end = None;
+        let mut sent = 0usize;
+        let mut t_ins: [Option<Instant>; 8] = [None; 8];
+        let result = timeout(WRITE_STALL, async {
+            for frame in frames.drain(..) {
+                match &frame {
+                    Frame::End { .. } | Frame::Cancel { .. } => {
+                        end = Some(End::Close(1000, "ended"));
+                        break;
+                    }
+                    Frame::Error { fatal: true, .. } => {
+                        end = Some(End::Close(1011, "internal error"));
+                    }
+                    _ => {}
+                }
+                let Some(out) = self.serializer.encode(&frame) else {
+                    continue;
+                };
+                if let Frame::OutputAudio { t_in: Some(t), .. } = frame
+                    && sent < t_ins.len()
+                {
+                    t_ins[sent] = Some(t);
+                }
+                socket.feed(to_message(out)).await?;
+                sent += 1;
+                if end.is_some() {
+                    break;
+                }
+            }
+            socket.flush().await
+        })
+        .await;
+        frames.clear();
+        match result {
+            Err(_) => return Wrote::End(End::Close(4008, "slow consumer")),
+            Ok(Err(_)) => return Wrote::End(End::ClientGone),
+            Ok(Ok(())) => {}
+        }
+        if sent > 0 {
+            *self.last_data = TokioInstant::now();
+            self.messages_out.inc_by(sent as u64);
+            for t in t_ins.iter().flatten() {
+                self.latency.observe(t.elapsed().as_secs_f64());
+            }
+        }
+        match end {
+            Some(e) => Wrote::End(e),
+            None => Wrote::Ok,
         }
     }
 }
 
+#[allow(clippy::too_many_arguments, clippy::too_many_lines)]
 async fn drive(
-    socket: WebSocket,
+    mut socket: WebSocket,
     params: &WsParams,
     metrics: &Metrics,
     close_signal: &mut tokio::sync::watch::Receiver<bool>,
-    mut pipeline: Pipeline,
+    builder: crate::pipeline::PipelineBuilder,
+    output_opts: crate::transport::output::OutputOptions,
+    serializer: Box<dyn Serializer>,
+    session: std::sync::Arc<SessionContext>,
 ) -> End {
-    let (mut sink, mut stream) = socket.split();
-    let mut encoder = Encoder::default();
-    let mut rates = Rates::default();
-    let mut held: Option<Frame> = None;
-    let mut play_end = TokioInstant::now();
-    let mut last_inbound = TokioInstant::now();
+    let mut pipeline = builder.start(session.clone());
+    let mut output = OutputStage::new(session.clone(), output_opts, pipeline.feedback.clone());
+    let mut audio_in = AudioIn::new(params.sample_rate);
+    let messages_in = metrics.ws_messages.with_label_values(&["in"]);
     let mut last_data = TokioInstant::now();
+    let mut writer = Writer {
+        serializer,
+        messages_out: metrics.ws_messages.with_label_values(&["out"]),
+        latency: metrics
+            .audio_frame_latency
+            .with_label_values(&["websocket"]),
+        last_data: &mut last_data,
+    };
+    let mut pending: VecDeque<Frame> = VecDeque::with_capacity(MAX_PENDING_CONTROL);
+    let mut inbound: Vec<Inbound> = Vec::with_capacity(4);
+    let mut outbuf: Vec<Frame> = Vec::with_capacity(16);
+    let mut last_inbound = TokioInstant::now();
     let mut first_audio: Option<TokioInstant> = None;
     let mut last_error_event: Option<Instant> = None;
+    let mut pipeline_open = true;
     let mut ping = tokio::time::interval_at(TokioInstant::now() + PING_EVERY, PING_EVERY);
     let mut housekeeping = tokio::time::interval(Duration::from_millis(250));
-    let in_flight_ms = |f: &Frame| match f {
-        Frame::OutputAudio { audio, .. } => Some(Duration::from_secs_f64(audio.duration_secs())),
-        _ => None,
-    };
 
-    let end = loop {
-        // When may the held frame be written? Audio waits for the playout clock.
-        let write_at = held.as_ref().map(|f| match in_flight_ms(f) {
-            Some(_) if play_end > TokioInstant::now() + PLAYOUT_LEAD => play_end - PLAYOUT_LEAD,
-            _ => TokioInstant::now(),
-        });
+    let end = 'session: loop {
+        // Whatever may be written now is written now: no timer for it.
+        let now = Instant::now();
+        let deadline = output.next_deadline(now);
+        if deadline.is_some_and(|d| d <= now) {
+            output.pop_due(now, &mut outbuf);
+            if let Wrote::End(e) = writer.write(&mut socket, &mut outbuf).await {
+                break e;
+            }
+            continue;
+        }
+        let wake = deadline.map(TokioInstant::from_std);
         tokio::select! {
             biased;
             _ = close_signal.changed() => {
@@ -135,7 +246,37 @@ async fn drive(
                     break End::Close(1001, "shutdown");
                 }
             }
-            msg = stream.next() => {
+            item = pipeline.output.recv_fresh(&session), if pipeline_open && output.has_room() => {
+                let now = Instant::now();
+                match item {
+                    None => {
+                        pipeline_open = false;
+                        outbuf.push(Frame::End { reason: "pipeline ended".into() });
+                    }
+                    Some((_, frame)) => output.push(frame, now, &mut outbuf),
+                }
+                output.pop_due(now, &mut outbuf);
+                if let Wrote::End(e) = writer.write(&mut socket, &mut outbuf).await {
+                    break e;
+                }
+            }
+            _ = sleep_until(wake.unwrap_or_else(TokioInstant::now)), if wake.is_some() => {
+                output.pop_due(Instant::now(), &mut outbuf);
+                if let Wrote::End(e) = writer.write(&mut socket, &mut outbuf).await {
+                    break e;
+                }
+            }
+            sent = async {
+                let front = pending.front().expect("guarded by the branch condition");
+                pipeline.input.reserve_send(front).await
+            }, if !pending.is_empty() => {
+                match sent {
+                    Ok(()) => { pending.pop_front(); }
+                    // The pipeline is gone; its output side ends the session.
+                    Err(_) => pending.clear(),
+                }
+            }
+            msg = socket.recv(), if pending.len() < MAX_PENDING_CONTROL => {
                 let msg = match msg {
                     None => break End::ClientGone,
                     Some(Err(e)) => {
@@ -149,130 +290,61 @@ async fn drive(
                 };
                 let t_in = Instant::now();
                 last_inbound = TokioInstant::now();
-                let decoded = match msg {
-                    Message::Binary(data) => {
-                        last_data = last_inbound;
-                        metrics.ws_messages.with_label_values(&["in"]).inc();
-                        serializer::decode_binary(params.format, data, params.sample_rate)
-                    }
-                    Message::Text(text) => {
-                        last_data = last_inbound;
-                        metrics.ws_messages.with_label_values(&["in"]).inc();
-                        serializer::decode_json_text(text.as_str())
-                    }
+                inbound.clear();
+                let decoded = match &msg {
+                    Message::Binary(data) => serializer_decode(&mut writer, WireMessage::Binary(data), &mut inbound),
+                    Message::Text(text) => serializer_decode(&mut writer, WireMessage::Text(text.as_str()), &mut inbound),
                     Message::Close(_) => {
                         // tungstenite has queued the reply to the client's close (RFC 6455
                         // §5.5.1); flush it before the connection is dropped.
-                        let _ = timeout(CLOSE_WAIT, sink.close()).await;
+                        let _ = timeout(CLOSE_WAIT, socket.close()).await;
                         break End::ClientGone;
                     }
                     Message::Ping(_) | Message::Pong(_) => continue,
                 };
-                let inbound = match decoded {
-                    Ok(v) => v,
-                    Err(e) => {
-                        metrics.ws_invalid_messages.inc();
-                        tracing::debug!(error = %e, "dropped malformed websocket message");
-                        if last_error_event.is_none_or(|t| t.elapsed() >= ERROR_EVENT_EVERY) {
-                            last_error_event = Some(Instant::now());
-                            let ev = Frame::UrgentMessage(rtvi::error_event(&e.to_string(), false));
-                            if let Some(out) = encoder.encode(params.format, &ev)
-                                && send(&mut sink, out).await.is_err()
-                            {
-                                break End::ClientGone;
-                            }
+                *writer.last_data = last_inbound;
+                messages_in.inc();
+                if let Err(e) = decoded {
+                    metrics.ws_invalid_messages.inc();
+                    tracing::debug!(error = %e, "dropped malformed websocket message");
+                    if last_error_event.is_none_or(|t| t.elapsed() >= ERROR_EVENT_EVERY) {
+                        last_error_event = Some(Instant::now());
+                        outbuf.push(Frame::UrgentMessage(rtvi::error_event(&e.to_string(), false)));
+                        if let Wrote::End(e) = writer.write(&mut socket, &mut outbuf).await {
+                            break e;
                         }
-                        continue;
                     }
-                };
-                for item in inbound {
-                    let frame = match item {
-                        Inbound::Audio { pcm: data, sample_rate, num_channels } => {
+                    continue;
+                }
+                for item in inbound.drain(..) {
+                    match item {
+                        Inbound::Audio { pcm, sample_rate, num_channels } => {
                             first_audio.get_or_insert(last_inbound);
                             let rate = if sample_rate == 0 { params.sample_rate } else { sample_rate };
-                            let mono = pcm::downmix(&data, num_channels as usize);
-                            let mono = if rate == params.sample_rate {
-                                mono
-                            } else {
-                                match &mut rates.inbound {
-                                    Some((from, r)) if *from == rate => r.process_pcm(&mono),
-                                    slot => match StreamResampler::new(rate, params.sample_rate) {
-                                        Ok(mut r) => {
-                                            let out = r.process_pcm(&mono);
-                                            *slot = Some((rate, r));
-                                            out
-                                        }
-                                        Err(e) => {
-                                            tracing::debug!(error = %e, "dropped audio at an unsupported rate");
-                                            metrics.ws_invalid_messages.inc();
-                                            continue;
-                                        }
-                                    },
+                            match audio_in.normalise(&pcm, rate, num_channels) {
+                                Ok(audio) if audio.pcm.is_empty() => {}
+                                Ok(audio) => {
+                                    if !push_audio(&pipeline.input, audio, t_in, metrics) {
+                                        // The pipeline is gone; its output side ends the session.
+                                        continue 'session;
+                                    }
                                 }
-                            };
-                            let audio = AudioFrame { pcm: mono, sample_rate: params.sample_rate, num_channels: 1 };
-                            if !push_audio(&pipeline.input, audio, t_in, metrics) {
-                                break;
+                                Err(e) => {
+                                    tracing::debug!(error = %e, "dropped audio at an unsupported rate");
+                                    metrics.ws_invalid_messages.inc();
+                                }
                             }
-                            continue;
                         }
-                        other => match control_frame(other) {
-                            Control::Frame(f) => f,
-                            Control::Skip => continue,
-                            Control::Invalid => {
-                                metrics.ws_invalid_messages.inc();
-                                continue;
-                            }
+                        other => match control_frame(other, &session) {
+                            Control::Frame(f) => pending.push_back(f),
+                            Control::Skip => {}
+                            Control::Invalid => metrics.ws_invalid_messages.inc(),
                         },
-                    };
-                    // Control messages are never dropped: they wait.
-                    pipeline.input.send(frame).await;
-                }
-            }
-            frame = pipeline.output.recv(), if held.is_none() => {
-                match frame {
-                    None | Some(Frame::End { .. }) => break End::Close(1000, "ended"),
-                    Some(f) => held = Some(f),
-                }
-            }
-            _ = sleep_until(write_at.unwrap_or_else(TokioInstant::now)), if held.is_some() => {
-                let mut frame = held.take().expect("guarded by the branch condition");
-                if let Some(dur) = in_flight_ms(&frame) {
-                    let now = TokioInstant::now();
-                    play_end = play_end.max(now) + dur;
-                }
-                if let (Some(out_rate), Frame::OutputAudio { audio, .. }) = (params.out_sample_rate, &mut frame)
-                    && out_rate != audio.sample_rate
-                {
-                    let r = match &mut rates.outbound {
-                        Some(r) => r,
-                        slot => match StreamResampler::new(audio.sample_rate, out_rate) {
-                            Ok(r) => slot.insert(r),
-                            Err(_) => continue,
-                        },
-                    };
-                    audio.pcm = r.process_pcm(&audio.pcm);
-                    audio.sample_rate = out_rate;
-                }
-                let t_in = match &frame {
-                    Frame::OutputAudio { t_in, .. } => *t_in,
-                    _ => None,
-                };
-                let Some(out) = encoder.encode(params.format, &frame) else { continue };
-                match timeout(WRITE_STALL, send(&mut sink, out)).await {
-                    Err(_) => break End::Close(4008, "slow consumer"),
-                    Ok(Err(_)) => break End::ClientGone,
-                    Ok(Ok(())) => {
-                        last_data = TokioInstant::now();
-                        metrics.ws_messages.with_label_values(&["out"]).inc();
-                        if let Some(t) = t_in {
-                            metrics.audio_frame_latency.with_label_values(&["websocket"]).observe(t.elapsed().as_secs_f64());
-                        }
                     }
                 }
             }
             _ = ping.tick() => {
-                match timeout(WRITE_STALL, sink.send(Message::Ping(Bytes::new()))).await {
+                match timeout(WRITE_STALL, socket.send(Message::Ping(Bytes::new()))).await {
                     Err(_) => break End::Close(4008, "slow consumer"),
                     Ok(Err(_)) => break End::ClientGone,
                     Ok(Ok(())) => {}
@@ -283,7 +355,7 @@ async fn drive(
                 if now.duration_since(last_inbound) >= LIVENESS {
                     break End::ClientGone;
                 }
-                if params.idle_timeout.is_some_and(|t| now.duration_since(last_data) >= t) {
+                if params.idle_timeout.is_some_and(|t| now.duration_since(*writer.last_data) >= t) {
                     break End::Close(1000, "idle timeout");
                 }
                 if let (Some(max), Some(first)) = (params.max_duration, first_audio)
@@ -301,13 +373,13 @@ async fn drive(
             code,
             reason: reason.into(),
         }));
-        if timeout(CLOSE_WAIT, sink.send(close))
+        if timeout(CLOSE_WAIT, socket.send(close))
             .await
             .is_ok_and(|r| r.is_ok())
         {
             // Wait briefly for the peer's close frame, then drop the connection.
             let _ = timeout(CLOSE_WAIT, async {
-                while let Some(Ok(m)) = stream.next().await {
+                while let Some(Ok(m)) = socket.recv().await {
                     if matches!(m, Message::Close(_)) {
                         break;
                     }
@@ -319,13 +391,18 @@ async fn drive(
     end
 }
 
-async fn send(
-    sink: &mut futures_util::stream::SplitSink<WebSocket, Message>,
-    out: Outgoing,
-) -> Result<(), axum::Error> {
+fn serializer_decode(
+    writer: &mut Writer<'_>,
+    msg: WireMessage<'_>,
+    out: &mut Vec<Inbound>,
+) -> Result<(), serializer::DecodeError> {
+    writer.serializer.decode(msg, out)
+}
+
+fn to_message(out: Outgoing) -> Message {
     match out {
-        Outgoing::Binary(b) => sink.send(Message::Binary(b)).await,
-        Outgoing::Text(t) => sink.send(Message::Text(t.into())).await,
+        Outgoing::Binary(b) => Message::Binary(b),
+        Outgoing::Text(t) => Message::Text(t.into()),
     }
 }
 

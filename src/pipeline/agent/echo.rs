@@ -1,10 +1,10 @@
 //! The keyless `echo` agent (`pipeline.md` §4.1): every inbound audio frame goes back
 //! unchanged (same bytes, rate and size) as bot audio; inbound text and transcriptions go back
-//! unchanged too; `client-ready` gets `bot-ready`.
+//! unchanged too; `client-ready` gets `bot-ready`. No VAD, no speaking events.
 
 use super::rtvi;
 use crate::pipeline::frame::Frame;
-use crate::pipeline::processor::{Link, ProcessFuture, Processor};
+use crate::pipeline::processor::{Ctx, Processor, StageResult};
 
 /// The echo processor.
 #[derive(Debug, Default)]
@@ -15,46 +15,31 @@ impl Processor for Echo {
         "echo"
     }
 
-    fn process<'a>(&'a mut self, frame: Frame, out: &'a Link) -> ProcessFuture<'a> {
-        Box::pin(async move {
-            let reply = match frame {
-                Frame::InputAudio { audio, t_in } => Frame::OutputAudio {
+    async fn process(&mut self, frame: Frame, ctx: &mut Ctx) -> StageResult {
+        match frame {
+            Frame::InputAudio { audio, t_in } => {
+                ctx.push(Frame::OutputAudio {
                     audio,
                     turn_id: 0,
                     t_in: Some(t_in),
-                },
-                Frame::ClientMessage(msg) => match msg["type"].as_str().unwrap_or("") {
-                    "client-ready" => Frame::UrgentMessage(rtvi::bot_ready(&msg)),
-                    "send-text" => match msg["data"]["content"].as_str() {
-                        Some(text) => Frame::Text(text.to_string()),
-                        None => Frame::UrgentMessage(rtvi::error_response(
-                            &msg,
-                            "send-text needs data.content",
-                        )),
-                    },
-                    "dtmf" => return true,
-                    other => Frame::UrgentMessage(rtvi::error_response(
-                        &msg,
-                        &format!(
-                            "unsupported message type: {}",
-                            other.chars().take(64).collect::<String>()
-                        ),
-                    )),
-                },
-                Frame::End { reason } => {
-                    out.send(Frame::End { reason }).await;
-                    return false;
+                })
+                .await?
+            }
+            Frame::ClientMessage(msg) => {
+                for f in rtvi::request_frames(&msg) {
+                    match f {
+                        Frame::UserText { text, .. } => {
+                            ctx.push(Frame::TtsText { turn_id: 0, text }).await?
+                        }
+                        Frame::InputDtmf { .. } => {}
+                        f => ctx.push(f).await?,
+                    }
                 }
-                Frame::Cancel { .. } => return false,
-                other @ (Frame::Text(_)
-                | Frame::Transcription { .. }
-                | Frame::Interruption { .. }) => other,
-                Frame::OutputAudio { .. } | Frame::OutMessage(_) | Frame::UrgentMessage(_) => {
-                    return true;
-                }
-            };
-            out.send(reply).await
-        })
+            }
+            Frame::UserText { text, .. } => ctx.push(Frame::TtsText { turn_id: 0, text }).await?,
+            f => ctx.push(f).await?,
+        }
+        Ok(())
     }
 }
 
@@ -63,27 +48,25 @@ mod tests {
     use std::time::Instant;
 
     use super::*;
+    use crate::metrics::Metrics;
+    use crate::pipeline::context::{SessionContext, SessionParams};
     use crate::pipeline::{AudioFrame, PipelineBuilder};
 
     #[tokio::test]
     async fn echo_returns_audio_unchanged_and_in_order() {
-        let mut p = PipelineBuilder::default().then(Echo).start();
+        let session = SessionContext::new("t", SessionParams::default(), Metrics::new());
+        let mut p = PipelineBuilder::default().then(Echo).start(session);
         for i in 0..100u8 {
-            let audio = AudioFrame {
-                pcm: vec![i; 640].into(),
-                sample_rate: 16000,
-                num_channels: 1,
-            };
-            assert!(
-                p.input
-                    .send(Frame::InputAudio {
-                        audio,
-                        t_in: Instant::now()
-                    })
-                    .await
-            );
+            let audio = AudioFrame::mono(vec![i; 640].into(), 16000);
+            p.input
+                .send(Frame::InputAudio {
+                    audio,
+                    t_in: Instant::now(),
+                })
+                .await
+                .unwrap();
             match p.output.recv().await {
-                Some(Frame::OutputAudio { audio, .. }) => assert_eq!(audio.pcm[0], i),
+                Some((_, Frame::OutputAudio { audio, .. })) => assert_eq!(audio.pcm[0], i),
                 other => panic!("unexpected {other:?}"),
             }
         }

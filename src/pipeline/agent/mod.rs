@@ -1,4 +1,127 @@
-//! The pipelines a session can run. This build has the keyless [`echo`] agent.
+//! The pipelines a session can run (`pipeline.md` §4) and the one place that builds them:
+//! routes call [`build`] and hand the result to a transport; transports never pick an agent.
+//!
+//! - [`echo`]: every inbound frame back unchanged (keyless default);
+//! - [`parrot`]: VAD and turn detection, each user turn played back (keyless).
+//!
+//! [`rtvi`] holds the RTVI request handling every agent shares.
 
 pub mod echo;
+pub mod parrot;
 pub mod rtvi;
+
+use crate::config::Config;
+use crate::config::schema::PipelineKind;
+use crate::pipeline::PipelineBuilder;
+use crate::pipeline::context::SessionParams;
+use crate::transport::output::OutputOptions;
+
+/// A pipeline a client may ask for (`?pipeline=`, `/start`'s `body.pipeline`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AgentKind {
+    /// [`echo`].
+    Echo,
+    /// [`parrot`].
+    Parrot,
+}
+
+/// Why a requested agent cannot run.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AgentError {
+    /// Not one of `echo`, `parrot`, `voice`.
+    #[error("must be echo, parrot or voice")]
+    Unknown,
+    /// `voice` without a configured LLM, STT and TTS.
+    #[error("voice is not configured on this server; use echo or parrot")]
+    VoiceUnavailable,
+}
+
+impl AgentKind {
+    /// The agent a session runs when the client names none: the `pipeline` config key
+    /// (`auto` → `voice` when an LLM is configured, else `echo`).
+    pub fn configured(config: &Config) -> Self {
+        match config.pipeline {
+            PipelineKind::Parrot => Self::Parrot,
+            // `voice` is refused at start-up until it exists; `auto` has no LLM to pick.
+            PipelineKind::Auto | PipelineKind::Echo | PipelineKind::Voice => Self::Echo,
+        }
+    }
+
+    /// A client's choice (`echo`, `parrot`, `voice`); `None` = the configured default.
+    ///
+    /// # Errors
+    /// [`AgentError`] for an unknown name or an unconfigured `voice`.
+    pub fn requested(name: Option<&str>, config: &Config) -> Result<Self, AgentError> {
+        match name {
+            None | Some("") => Ok(Self::configured(config)),
+            Some("echo") => Ok(Self::Echo),
+            Some("parrot") => Ok(Self::Parrot),
+            Some("voice") => Err(AgentError::VoiceUnavailable),
+            Some(_) => Err(AgentError::Unknown),
+        }
+    }
+
+    /// The `pipeline` label of metrics.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Echo => "echo",
+            Self::Parrot => "parrot",
+        }
+    }
+}
+
+/// A built agent: its processors (not started), the session settings and how its output
+/// stage behaves.
+#[derive(Debug)]
+pub struct Agent {
+    /// Which agent.
+    pub kind: AgentKind,
+    /// The processors, in order.
+    pub pipeline: PipelineBuilder,
+    /// Session settings.
+    pub params: SessionParams,
+    /// Output stage behaviour.
+    pub output: OutputOptions,
+}
+
+/// Build agent `kind` for one session of `transport` (`websocket`, `webrtc`, `telephony`)
+/// whose pipeline input runs at `in_rate` Hz and whose wire wants bot audio at `wire_rate`
+/// Hz (`None`: the pipeline's output rate).
+pub fn build(
+    kind: AgentKind,
+    config: &Config,
+    transport: &'static str,
+    in_rate: u32,
+    wire_rate: Option<u32>,
+) -> Agent {
+    let params = SessionParams {
+        in_sample_rate: in_rate,
+        out_sample_rate: in_rate,
+        allow_interruptions: config.allow_interruptions,
+        metrics: config.metrics_enabled,
+        pipeline: kind.label(),
+        transport,
+    };
+    match kind {
+        AgentKind::Echo => Agent {
+            kind,
+            pipeline: PipelineBuilder::default().then(echo::Echo),
+            params,
+            output: OutputOptions {
+                wire_rate,
+                rechunk: false,
+                speaking_events: false,
+            },
+        },
+        AgentKind::Parrot => Agent {
+            kind,
+            pipeline: parrot::pipeline(config, in_rate),
+            params,
+            output: OutputOptions {
+                wire_rate,
+                rechunk: true,
+                speaking_events: true,
+            },
+        },
+    }
+}

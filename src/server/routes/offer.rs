@@ -24,6 +24,7 @@ use axum::{Extension, Json, Router};
 use serde_json::{Map, Value, json};
 
 use super::envelope;
+use crate::pipeline::agent::AgentKind;
 use crate::server::app::{AppState, RequestId};
 use crate::server::error::ApiError;
 use crate::server::limit::read_json;
@@ -178,6 +179,18 @@ fn trickle(request: &Map<String, Value>) -> Result<(String, Vec<Candidate>), Api
     Ok((pc_id.to_string(), out))
 }
 
+/// The agent an offer asks for (`pipeline` in the offer body, or in the `/start` body of its
+/// session); the configured one when absent.
+fn requested_agent(state: &AppState, value: Option<&Value>) -> Result<AgentKind, ApiError> {
+    let name = match value {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.as_str()),
+        Some(_) => return Err(ApiError::validation().detail("pipeline", "must be a string")),
+    };
+    AgentKind::requested(name, &state.config)
+        .map_err(|e| ApiError::validation().detail("pipeline", e.to_string()))
+}
+
 fn manager(state: &AppState) -> Result<&PeerManager, ApiError> {
     state
         .webrtc
@@ -246,7 +259,11 @@ async fn handle(
         return Err(ApiError::not_found("peer connection not found"));
     }
     let sdp = offer_sdp(&request)?;
-    let answer = manager.create(sdp, slot, None).await.map_err(rtc_error)?;
+    let agent = requested_agent(state, request.get("pipeline"))?;
+    let answer = manager
+        .create(sdp, slot, None, agent)
+        .await
+        .map_err(rtc_error)?;
     Ok(shape.answer(&answer, id))
 }
 
@@ -298,8 +315,9 @@ async fn handle_session(
             let sdp = offer_sdp(&request)?;
             // Single use: one winner among concurrent offers.
             let pending = state.sessions.take_pending(session).ok_or_else(gone)?;
+            let agent = requested_agent(state, pending.body.get("pipeline"))?;
             let answer = manager
-                .create(sdp, pending.slot, Some(session))
+                .create(sdp, pending.slot, Some(session), agent)
                 .await
                 .map_err(rtc_error)?;
             Ok(shape.answer(&answer, id))

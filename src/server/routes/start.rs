@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
 use super::envelope;
+use crate::pipeline::agent::AgentKind;
 use crate::server::app::{AppState, RequestId};
 use crate::server::error::ApiError;
 use crate::server::limit::read_json;
@@ -65,6 +66,16 @@ async fn create(
             );
         }
     };
+
+    // The pipeline the session will run may be chosen here (`body.pipeline`).
+    let body = request.get("body").cloned().unwrap_or(Value::Null);
+    if let Some(p) = body.get("pipeline") {
+        let name = p.as_str().ok_or_else(|| {
+            ApiError::validation().detail("body.pipeline", "must be echo, parrot or voice")
+        })?;
+        AgentKind::requested(Some(name), &state.config)
+            .map_err(|e| ApiError::validation().detail("body.pipeline", e.to_string()))?;
+    }
 
     let id = uuid::Uuid::new_v4();
     let ttl = state.config.session_ttl_secs;
@@ -126,7 +137,7 @@ async fn create(
     state.sessions.insert_pending(PendingSession {
         id,
         expires_at: Instant::now() + Duration::from_secs(ttl),
-        body: request.get("body").cloned().unwrap_or(Value::Null),
+        body,
         slot,
     });
     Ok(out)

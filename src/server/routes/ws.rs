@@ -12,6 +12,7 @@ use axum::extract::{ConnectInfo, Query, State, WebSocketUpgrade};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 
+use crate::pipeline::agent::{self, Agent, AgentKind};
 use crate::server::app::AppState;
 use crate::server::error::ApiError;
 use crate::server::{auth, cors};
@@ -30,7 +31,11 @@ fn parse_rate(query: &HashMap<String, String>, name: &str) -> Result<Option<u32>
     }
 }
 
-fn parse_params(state: &AppState, query: &HashMap<String, String>) -> Result<WsParams, ApiError> {
+fn parse_params(
+    state: &AppState,
+    query: &HashMap<String, String>,
+    pending_body: Option<&serde_json::Value>,
+) -> Result<(WsParams, Agent), ApiError> {
     let format = match query.get("format").map(String::as_str) {
         Some("protobuf") => WireFormat::Protobuf,
         Some("json") => WireFormat::Json,
@@ -41,20 +46,16 @@ fn parse_params(state: &AppState, query: &HashMap<String, String>) -> Result<WsP
         None if query.get("rtvi").is_some_and(|v| !v.is_empty()) => WireFormat::Json,
         None => WireFormat::Protobuf,
     };
-    match query.get("pipeline").map(String::as_str) {
-        None | Some("echo") => {}
-        Some("parrot" | "voice") => {
-            return Err(
-                ApiError::validation().detail("pipeline", "not available in this build; use echo")
-            );
-        }
-        Some(_) => {
-            return Err(ApiError::validation().detail("pipeline", "must be echo, parrot or voice"));
-        }
-    }
+    // The client's choice: `?pipeline=`, else the `/start` body's `pipeline`, else the config.
+    let requested = query
+        .get("pipeline")
+        .map(String::as_str)
+        .or_else(|| pending_body.and_then(|b| b["pipeline"].as_str()));
+    let kind = AgentKind::requested(requested, &state.config)
+        .map_err(|e| ApiError::validation().detail("pipeline", e.to_string()))?;
     let sample_rate = parse_rate(query, "sample_rate")?.unwrap_or(16_000);
     let cfg = &state.config;
-    Ok(WsParams {
+    let params = WsParams {
         format,
         sample_rate,
         out_sample_rate: parse_rate(query, "out_sample_rate")?,
@@ -62,7 +63,9 @@ fn parse_params(state: &AppState, query: &HashMap<String, String>) -> Result<WsP
             .then(|| Duration::from_secs(cfg.ws_idle_timeout_secs)),
         max_duration: (cfg.rtc_max_duration_secs > 0.0)
             .then(|| Duration::from_secs_f64(cfg.rtc_max_duration_secs)),
-    })
+    };
+    let agent = agent::build(kind, cfg, "websocket", sample_rate, params.out_sample_rate);
+    Ok((params, agent))
 }
 
 /// The upgrade handler.
@@ -74,13 +77,15 @@ pub async fn upgrade(
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
     match prepare(&state, client, &headers, &query, ws) {
-        Ok((ws, params, slot)) => {
+        Ok((ws, (params, agent), slot)) => {
             let metrics = state.metrics.clone();
             let close = state.sessions.close_signal();
             let limit = state.config.ws_max_message_bytes as usize;
             ws.max_message_size(limit)
                 .max_frame_size(limit)
-                .on_upgrade(move |socket| websocket::run(socket, params, metrics, close, slot))
+                .on_upgrade(move |socket| {
+                    websocket::run(socket, params, metrics, close, slot, agent)
+                })
                 .into_response()
         }
         Err(e) => e.into_response(),
@@ -93,7 +98,7 @@ fn prepare(
     headers: &HeaderMap,
     query: &HashMap<String, String>,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
-) -> Result<(WebSocketUpgrade, WsParams, Slot), ApiError> {
+) -> Result<(WebSocketUpgrade, (WsParams, Agent), Slot), ApiError> {
     if !cors::ws_origin_allowed(headers, &state.config.cors_allowed_origins) {
         tracing::warn!(%client, "websocket upgrade refused: origin not allowed");
         return Err(ApiError::forbidden_origin());
@@ -107,6 +112,7 @@ fn prepare(
     let auth_on = !keys.is_empty();
     let header_ok = auth_on && auth::authorized(headers, keys.iter());
     let mut pending_slot = None;
+    let mut pending_body = None;
     if let Some(t) = query.get("token").filter(|_| !header_ok) {
         let ephemeral = crate::config::Secret::new(state.ephemeral_token_key());
         let verify_keys: Vec<&crate::config::Secret> = if auth_on {
@@ -117,7 +123,10 @@ fn prepare(
         match token::verify(verify_keys, t, unix_now())
             .and_then(|c| state.sessions.redeem_token(&c))
         {
-            Some(pending) => pending_slot = Some(pending.slot),
+            Some(pending) => {
+                pending_slot = Some(pending.slot);
+                pending_body = Some(pending.body);
+            }
             None if auth_on => return Err(reject(state, client)),
             None => {}
         }
@@ -129,7 +138,7 @@ fn prepare(
         Some(s) => s,
         None => state.admit()?,
     };
-    let params = parse_params(state, query)?;
+    let params = parse_params(state, query, pending_body.as_ref())?;
     Ok((ws, params, slot))
 }
 

@@ -1,7 +1,8 @@
 //! Wire formats ↔ transport messages, pure functions (`wire.md` §1.3–1.5).
 //!
-//! [`decode`] turns one WebSocket message into an [`Inbound`]; [`encode`] turns one outbound
-//! pipeline frame into a WebSocket message for the session's [`WireFormat`].
+//! Each session owns one [`Serializer`] (chosen by [`for_format`]): `decode` turns one
+//! WebSocket message into [`Inbound`] items, `encode` one outbound pipeline frame into a
+//! message. [`rtvi_event`] is the one mapping of frames to RTVI events, shared by every wire.
 
 pub mod protobuf;
 pub mod rtvi;
@@ -99,9 +100,20 @@ pub enum Outgoing {
 /// # Errors
 /// [`DecodeError`] for invalid JSON or base64.
 pub fn decode_json_text(text: &str) -> Result<Vec<Inbound>, DecodeError> {
+    let mut out = Vec::with_capacity(1);
+    decode_json_into(text, &mut out)?;
+    Ok(out)
+}
+
+/// [`decode_json_text`] appending to `out`.
+///
+/// # Errors
+/// [`DecodeError`] for invalid JSON or base64 or a refused audio format.
+pub fn decode_json_into(text: &str, out: &mut Vec<Inbound>) -> Result<(), DecodeError> {
     let value: Value = serde_json::from_str(text).map_err(|_| DecodeError::Malformed("JSON"))?;
     if value.get("label").and_then(Value::as_str) != Some("rtvi-ai") {
-        return Ok(vec![Inbound::App(value)]);
+        out.push(Inbound::App(value));
+        return Ok(());
     }
     let data = &value["data"];
     let audio = |b64: &str| -> Result<Inbound, DecodeError> {
@@ -119,24 +131,34 @@ pub fn decode_json_text(text: &str) -> Result<Vec<Inbound>, DecodeError> {
         })
     };
     match value["type"].as_str() {
-        Some("raw-audio") => Ok(vec![audio(
-            data["base64Audio"]
+        Some("raw-audio") => {
+            let b64 = data["base64Audio"]
                 .as_str()
-                .ok_or(DecodeError::Malformed("raw-audio"))?,
-        )?]),
-        Some("raw-audio-batch") => data["base64AudioBatch"]
-            .as_array()
-            .ok_or(DecodeError::Malformed("raw-audio-batch"))?
-            .iter()
-            .map(|v| {
-                audio(
-                    v.as_str()
-                        .ok_or(DecodeError::Malformed("raw-audio-batch"))?,
-                )
-            })
-            .collect(),
-        _ => Ok(vec![Inbound::Rtvi(value)]),
+                .ok_or(DecodeError::Malformed("raw-audio"))?;
+            out.push(audio(b64)?);
+        }
+        Some("raw-audio-batch") => {
+            let batch = data["base64AudioBatch"]
+                .as_array()
+                .ok_or(DecodeError::Malformed("raw-audio-batch"))?;
+            let start = out.len();
+            for v in batch {
+                let item = v
+                    .as_str()
+                    .ok_or(DecodeError::Malformed("raw-audio-batch"))
+                    .and_then(audio);
+                match item {
+                    Ok(a) => out.push(a),
+                    Err(e) => {
+                        out.truncate(start);
+                        return Err(e);
+                    }
+                }
+            }
+        }
+        _ => out.push(Inbound::Rtvi(value)),
     }
+    Ok(())
 }
 
 /// A JSON member that must be a non-negative integer when present; `default` when absent
@@ -148,24 +170,13 @@ fn number(v: &Value, default: u64) -> Result<u64, DecodeError> {
     }
 }
 
-/// Decode a binary message.
+/// Decode one protobuf `Frame` (`wire.md` §1.3), appending what it carries to `out`.
 ///
 /// # Errors
-/// [`DecodeError`] for bad protobuf (protobuf mode).
-pub fn decode_binary(
-    format: WireFormat,
-    data: Bytes,
-    sample_rate: u32,
-) -> Result<Vec<Inbound>, DecodeError> {
-    if format != WireFormat::Protobuf {
-        return Ok(vec![Inbound::Audio {
-            pcm: data,
-            sample_rate,
-            num_channels: 1,
-        }]);
-    }
+/// [`DecodeError`] for bad protobuf or a refused audio format.
+pub fn decode_protobuf(data: Bytes, out: &mut Vec<Inbound>) -> Result<(), DecodeError> {
     let frame = protobuf::Frame::decode(data).map_err(|_| DecodeError::Malformed("protobuf"))?;
-    Ok(vec![match frame.frame {
+    out.push(match frame.frame {
         None => Inbound::Ignored,
         Some(protobuf::Kind::Audio(a)) => {
             // An unset num_channels (0) means mono.
@@ -184,82 +195,194 @@ pub fn decode_binary(
             user_id: t.user_id,
             timestamp: t.timestamp,
         },
-        Some(protobuf::Kind::Message(m)) => return decode_json_text(&m.data),
+        Some(protobuf::Kind::Message(m)) => return decode_json_into(&m.data, out),
         Some(protobuf::Kind::Interruption(_)) => Inbound::Interruption,
-    }])
+    });
+    Ok(())
 }
 
-/// Per-session encoder state: the outbound frame id counter of protobuf mode (starts at 1).
-#[derive(Debug, Default)]
-pub struct Encoder {
+/// One inbound WebSocket data message.
+#[derive(Debug, Clone, Copy)]
+pub enum WireMessage<'a> {
+    /// A binary message.
+    Binary(&'a Bytes),
+    /// A text message.
+    Text(&'a str),
+}
+
+/// A per-session wire format (`DESIGN.md`, "Transports"): decodes client messages into
+/// [`Inbound`] items and encodes pipeline frames into messages. A carrier's media stream is a
+/// serializer plus the same WebSocket driver.
+pub trait Serializer: Send {
+    /// Decode one message, appending what it carries to `out` (cleared by the caller).
+    ///
+    /// # Errors
+    /// [`DecodeError`] for a malformed message or a refused audio format; nothing is appended.
+    fn decode(&mut self, msg: WireMessage<'_>, out: &mut Vec<Inbound>) -> Result<(), DecodeError>;
+
+    /// Encode one outbound frame; `None` for frames that have no wire form in this format.
+    fn encode(&mut self, frame: &Frame) -> Option<Outgoing>;
+}
+
+/// The serializer of a `/ws` wire mode; `sample_rate` (Hz) is the rate of bare PCM binary
+/// messages (`json` and `raw` modes, `?sample_rate=`). A protobuf frame that states no rate
+/// decodes with rate 0, which the transport reads as the session's rate.
+pub fn for_format(format: WireFormat, sample_rate: u32) -> Box<dyn Serializer> {
+    match format {
+        WireFormat::Protobuf => Box::new(ProtobufSerializer { next_id: 0 }),
+        WireFormat::Json => Box::new(JsonSerializer {
+            sample_rate,
+            raw: false,
+        }),
+        WireFormat::Raw => Box::new(JsonSerializer {
+            sample_rate,
+            raw: true,
+        }),
+    }
+}
+
+/// The RTVI event a frame becomes on every wire (`wire.md` §1.6), if any. Audio has no event
+/// here (its form depends on the mode).
+pub fn rtvi_event(frame: &Frame) -> Option<Value> {
+    Some(match frame {
+        Frame::OutMessage(v) | Frame::UrgentMessage(v) => v.clone(),
+        Frame::TtsText { text, .. } => rtvi::event("bot-tts-text", json!({"text": text})),
+        Frame::Transcription {
+            text,
+            is_final,
+            user_id,
+            timestamp,
+            ..
+        } => rtvi::event(
+            "user-transcription",
+            json!({"text": text, "user_id": user_id, "timestamp": timestamp, "final": is_final}),
+        ),
+        Frame::Interruption { .. } => rtvi::event("bot-interrupted", json!({})),
+        Frame::UserStartedSpeaking { .. } => rtvi::event("user-started-speaking", json!({})),
+        Frame::UserStoppedSpeaking { .. } => rtvi::event("user-stopped-speaking", json!({})),
+        Frame::BotStartedSpeaking { .. } => rtvi::event("bot-started-speaking", json!({})),
+        Frame::BotStoppedSpeaking { .. } => rtvi::event("bot-stopped-speaking", json!({})),
+        Frame::LlmResponseStart { .. } => rtvi::event("bot-llm-started", json!({})),
+        Frame::LlmResponseEnd { .. } => rtvi::event("bot-llm-stopped", json!({})),
+        Frame::LlmText { text, .. } => rtvi::event("bot-llm-text", json!({"text": text})),
+        Frame::TtsStarted { .. } => rtvi::event("bot-tts-started", json!({})),
+        Frame::TtsStopped { .. } => rtvi::event("bot-tts-stopped", json!({})),
+        Frame::Error { message, fatal, .. } => {
+            crate::pipeline::agent::rtvi::error_event(message, *fatal)
+        }
+        _ => return None,
+    })
+}
+
+/// Pipecat `frames.proto` in binary messages (`wire.md` §1.3); the outbound frame id counter
+/// starts at 1.
+#[derive(Debug)]
+pub struct ProtobufSerializer {
     next_id: u64,
 }
 
-impl Encoder {
+impl ProtobufSerializer {
     fn id(&mut self) -> u64 {
         self.next_id += 1;
         self.next_id
     }
+}
 
-    /// Encode one outbound frame; `None` for frames that have no wire form.
-    pub fn encode(&mut self, format: WireFormat, frame: &Frame) -> Option<Outgoing> {
-        let rtvi_value = match frame {
-            Frame::OutMessage(v) | Frame::UrgentMessage(v) => Some(v.clone()),
-            _ => None,
-        };
-        match format {
-            WireFormat::Protobuf => {
-                let kind = match frame {
-                    Frame::OutputAudio { audio, .. } => {
-                        let id = self.id();
-                        protobuf::Kind::Audio(protobuf::AudioRawFrame {
-                            id,
-                            name: format!("OutputAudioRawFrame#{id}"),
-                            audio: audio.pcm.clone(),
-                            sample_rate: audio.sample_rate,
-                            num_channels: u32::from(audio.num_channels),
-                            pts: None,
-                        })
-                    }
-                    Frame::Text(text) => {
-                        let id = self.id();
-                        protobuf::Kind::Text(protobuf::TextFrame { id, name: format!("TextFrame#{id}"), text: text.clone() })
-                    }
-                    Frame::Transcription { text, user_id, timestamp } => {
-                        let id = self.id();
-                        protobuf::Kind::Transcription(protobuf::TranscriptionFrame {
-                            id,
-                            name: format!("TranscriptionFrame#{id}"),
-                            text: text.clone(),
-                            user_id: user_id.clone(),
-                            timestamp: timestamp.clone(),
-                        })
-                    }
-                    Frame::Interruption { .. } => {
-                        let id = self.id();
-                        protobuf::Kind::Interruption(protobuf::InterruptionFrame {
-                            id,
-                            name: format!("InterruptionFrame#{id}"),
-                        })
-                    }
-                    _ => protobuf::Kind::Message(protobuf::MessageFrame { data: rtvi_value?.to_string() }),
-                };
-                Some(Outgoing::Binary(protobuf::Frame { frame: Some(kind) }.encode_to_vec().into()))
+impl Serializer for ProtobufSerializer {
+    fn decode(&mut self, msg: WireMessage<'_>, out: &mut Vec<Inbound>) -> Result<(), DecodeError> {
+        match msg {
+            WireMessage::Binary(data) => decode_protobuf(data.clone(), out),
+            WireMessage::Text(text) => decode_json_into(text, out),
+        }
+    }
+
+    fn encode(&mut self, frame: &Frame) -> Option<Outgoing> {
+        let kind = match frame {
+            Frame::OutputAudio { audio, .. } => {
+                let id = self.id();
+                protobuf::Kind::Audio(protobuf::AudioRawFrame {
+                    id,
+                    name: format!("OutputAudioRawFrame#{id}"),
+                    audio: audio.pcm.clone(),
+                    sample_rate: audio.sample_rate,
+                    num_channels: u32::from(audio.num_channels),
+                    pts: None,
+                })
             }
-            WireFormat::Json | WireFormat::Raw => match frame {
-                Frame::OutputAudio { audio, .. } if format == WireFormat::Raw => Some(Outgoing::Binary(audio.pcm.clone())),
-                Frame::OutputAudio { audio, .. } => Some(Outgoing::Text(rtvi::tts_audio(audio).to_string())),
-                Frame::Text(text) => Some(Outgoing::Text(rtvi::event("bot-tts-text", json!({"text": text})).to_string())),
-                Frame::Transcription { text, user_id, timestamp } => Some(Outgoing::Text(
-                    rtvi::event(
-                        "user-transcription",
-                        json!({"text": text, "user_id": user_id, "timestamp": timestamp, "final": true}),
-                    )
-                    .to_string(),
-                )),
-                Frame::Interruption { .. } => Some(Outgoing::Text(rtvi::event("bot-interrupted", json!({})).to_string())),
-                _ => Some(Outgoing::Text(rtvi_value?.to_string())),
-            },
+            Frame::TtsText { text, .. } => {
+                let id = self.id();
+                protobuf::Kind::Text(protobuf::TextFrame {
+                    id,
+                    name: format!("TextFrame#{id}"),
+                    text: text.clone(),
+                })
+            }
+            Frame::Transcription {
+                text,
+                user_id,
+                timestamp,
+                is_final: true,
+                ..
+            } => {
+                let id = self.id();
+                protobuf::Kind::Transcription(protobuf::TranscriptionFrame {
+                    id,
+                    name: format!("TranscriptionFrame#{id}"),
+                    text: text.clone(),
+                    user_id: user_id.clone(),
+                    timestamp: timestamp.clone(),
+                })
+            }
+            Frame::Interruption { .. } => {
+                let id = self.id();
+                protobuf::Kind::Interruption(protobuf::InterruptionFrame {
+                    id,
+                    name: format!("InterruptionFrame#{id}"),
+                })
+            }
+            other => protobuf::Kind::Message(protobuf::MessageFrame {
+                data: rtvi_event(other)?.to_string(),
+            }),
+        };
+        Some(Outgoing::Binary(
+            protobuf::Frame { frame: Some(kind) }.encode_to_vec().into(),
+        ))
+    }
+}
+
+/// RTVI JSON in text messages (`json`: audio as base64 `raw-audio` / `bot-tts-audio`) or,
+/// with `raw`, bare PCM s16le mono in binary messages and RTVI JSON in text messages
+/// (`wire.md` §1.4–1.5). Binary messages are PCM at the session's rate in both.
+#[derive(Debug)]
+pub struct JsonSerializer {
+    sample_rate: u32,
+    raw: bool,
+}
+
+impl Serializer for JsonSerializer {
+    fn decode(&mut self, msg: WireMessage<'_>, out: &mut Vec<Inbound>) -> Result<(), DecodeError> {
+        match msg {
+            WireMessage::Binary(data) => {
+                out.push(Inbound::Audio {
+                    pcm: data.clone(),
+                    sample_rate: self.sample_rate,
+                    num_channels: 1,
+                });
+                Ok(())
+            }
+            WireMessage::Text(text) => decode_json_into(text, out),
+        }
+    }
+
+    fn encode(&mut self, frame: &Frame) -> Option<Outgoing> {
+        match frame {
+            Frame::OutputAudio { audio, .. } if self.raw => {
+                Some(Outgoing::Binary(audio.pcm.clone()))
+            }
+            Frame::OutputAudio { audio, .. } => {
+                Some(Outgoing::Text(rtvi::tts_audio(audio).to_string()))
+            }
+            other => Some(Outgoing::Text(rtvi_event(other)?.to_string())),
         }
     }
 }
@@ -313,9 +436,11 @@ mod tests {
                 pts: None,
             })),
         };
+        let mut out = Vec::new();
         assert_eq!(
-            decode_binary(WireFormat::Protobuf, frame.encode_to_vec().into(), 16_000),
+            decode_protobuf(frame.encode_to_vec().into(), &mut out),
             Err(DecodeError::SampleRate(1))
         );
+        assert!(out.is_empty());
     }
 }
