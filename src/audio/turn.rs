@@ -9,13 +9,12 @@
 //! - [`TurnTracker`] chains [`Vad`] → [`TurnDetector`] → optional [`TurnRecorder`] on PCM s16le
 //!   mono 16 kHz: what a pipeline processor wraps.
 //!
-//! "Speech window" here means a window the VAD counted as speech *while in, or entering,
-//! `Speaking`*: a run of speech windows too short to reach `Speaking` (a click, a cough shorter
-//! than `vad_start_secs`) neither starts nor prolongs a turn. When the silence timeout falls
-//! while such a run is still `Starting`, the decision waits for the run: if it reaches
-//! `Speaking` the turn goes on, else the turn ends with its original `speech_end` (at most
-//! `vad_start_secs` late). So a turn ends exactly when two confirmed speech windows are
-//! `turn_stop_secs` or more apart.
+//! "Speech window" is meant as in `pipeline.md` §5: a window whose confidence and volume pass
+//! (`VadWindow::speech`), whatever the VAD state. So a turn ends exactly when two speech windows
+//! inside it are `turn_stop_secs` or more apart; syllables too short to bring the VAD back to
+//! `Speaking` on their own (energy VAD on "stop talking": 140 ms runs between plosives) still
+//! keep the turn open. A turn's `speech_start` is the VAD's bridged onset
+//! ([`VadEvent::SpeechStarted`]).
 //!
 //! Positions are sample indices at 16 kHz from the stream start, as in [`crate::audio::vad`];
 //! [`samples_to_duration`] converts them.
@@ -203,7 +202,7 @@ impl TurnDetector {
         let confirmed = w.speech && w.state == VadState::Speaking;
         let Some(turn) = self.turn.as_mut() else {
             let onset = match w.event {
-                Some(VadEvent::SpeechStarted { onset }) => Some(onset),
+                Some(VadEvent::SpeechStarted { onset, .. }) => Some(onset),
                 _ if self.resume && confirmed => Some(w.start),
                 _ => None,
             };
@@ -218,10 +217,10 @@ impl TurnDetector {
             });
             return Some(TurnEvent::Started { speech_start });
         };
-        if confirmed {
+        if w.speech {
             turn.last_speech_end = w.end;
         }
-        if w.end - turn.last_speech_end >= self.stop_samples && w.state != VadState::Starting {
+        if w.end - turn.last_speech_end >= self.stop_samples {
             return self.end(w.end, TurnEndReason::Silence);
         }
         if w.end - turn.speech_start >= self.max_samples {
@@ -306,7 +305,7 @@ pub struct TurnRecorder {
 impl TurnRecorder {
     /// A recorder whose ring reaches `lookback_samples` beyond the pre-roll: how far the turn
     /// start is behind the newest sample when [`TurnRecorder::start`] is called (a
-    /// [`TurnTracker`] passes `vad_start_secs` plus one window).
+    /// [`TurnTracker`] passes `vad_start_secs + vad_stop_secs` plus two windows).
     ///
     /// # Errors
     /// [`TurnError::Param`] for negative or non-finite durations or a cap not above the
@@ -443,7 +442,10 @@ impl TurnTracker {
             ));
         }
         let v = Vad::new(vad)?;
-        let lookback = secs_to_samples(vad.start_secs) as usize + 2 * v.window_len();
+        // The onset can lie `vad_start_secs + vad_stop_secs` before the run that reached
+        // Speaking, which itself ends at most one window before the newest sample.
+        let lookback = (secs_to_samples(vad.start_secs) + secs_to_samples(vad.stop_secs)) as usize
+            + 2 * v.window_len();
         Ok(Self {
             detector: TurnDetector::new(turn)?,
             recorder: recorder
@@ -663,18 +665,18 @@ mod tests {
     }
 
     #[test]
-    fn blips_shorter_than_start_do_not_prolong_but_defer_the_end() {
+    fn any_speech_window_prolongs_the_turn() {
         let turn = TurnParams {
             stop_secs: 0.2,
             max_duration_secs: 30.0,
         };
-        // A 2-window blip in the pause (never reaches Speaking) does not reset the timer.
-        let ev = drive(vad(0.06, 0.1), turn, "sss.....ss........");
+        // A 2-window blip in the pause (the VAD never gets back to Speaking) resets the timer.
+        let ev = drive(vad(0.06, 0.1), turn, "sss.....ss..........");
         assert_eq!(
             ev,
             vec![
                 (2, TurnEvent::Started { speech_start: 0 }),
-                (12, stopped(0, 3 * W, 13 * W, TurnEndReason::Silence)),
+                (19, stopped(0, 10 * W, 20 * W, TurnEndReason::Silence)),
             ]
         );
         // A run that begins before the timeout and reaches Speaking after it keeps the turn.
@@ -686,13 +688,20 @@ mod tests {
                 (24, stopped(0, 15 * W, 25 * W, TurnEndReason::Silence)),
             ]
         );
-        // A run that begins before the timeout and fails is ended late, with the old speech_end.
-        let ev = drive(vad(0.06, 0.1), turn, "sss.........ss.....");
+        // Speech after the timeout starts a new turn.
+        let ev = drive(vad(0.06, 0.1), turn, "sss..........sss..........");
         assert_eq!(
             ev,
             vec![
                 (2, TurnEvent::Started { speech_start: 0 }),
-                (14, stopped(0, 3 * W, 15 * W, TurnEndReason::Silence)),
+                (12, stopped(0, 3 * W, 13 * W, TurnEndReason::Silence)),
+                (
+                    15,
+                    TurnEvent::Started {
+                        speech_start: 13 * W
+                    }
+                ),
+                (25, stopped(13 * W, 16 * W, 26 * W, TurnEndReason::Silence)),
             ]
         );
     }

@@ -148,11 +148,18 @@ pub enum VadState {
 /// A state-machine edge worth reporting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum VadEvent {
-    /// `Starting → Speaking`. `onset`: position of the first sample of the first speech window
-    /// of the run that reached `Speaking`.
+    /// `Starting → Speaking`.
     SpeechStarted {
-        /// Sample position (16 kHz) of the speech onset.
+        /// Sample position (16 kHz) of the speech onset: the start of the earliest speech
+        /// window joined to the run that reached `Speaking` by gaps shorter than
+        /// `vad_stop_secs` (the gap `Stopping` bridges after speech), looking back at most
+        /// `vad_start_secs + vad_stop_secs` before that run. So a short burst just before the
+        /// run (the "Wh" of "What", the "H" of "Hold") belongs to the speech, as it would if it
+        /// had followed it. Equal to `run_start` when nothing precedes the run.
         onset: u64,
+        /// Sample position of the first window of the unbroken run of speech windows that
+        /// reached `Speaking` (`vad_start_secs` long).
+        run_start: u64,
     },
     /// `Stopping → Quiet`. `end`: position just past the last speech window.
     SpeechStopped {
@@ -208,6 +215,10 @@ pub struct VadStateMachine {
     volume: f32,
     run_start: u64,
     last_speech_end: u64,
+    /// Onset of the speech segment the current run belongs to (see [`VadEvent::SpeechStarted`]).
+    seg_start: u64,
+    /// End of the last speech window in any state.
+    last_any_speech_end: Option<u64>,
 }
 
 impl VadStateMachine {
@@ -222,6 +233,8 @@ impl VadStateMachine {
             volume: 0.0,
             run_start: 0,
             last_speech_end: 0,
+            seg_start: 0,
+            last_any_speech_end: None,
         }
     }
 
@@ -239,6 +252,7 @@ impl VadStateMachine {
     pub fn reset(&mut self) {
         self.state = VadState::Quiet;
         self.volume = 0.0;
+        self.last_any_speech_end = None;
     }
 
     /// `rms_dbfs` mapped linearly from [−60, 0] dBFS to [0, 1] (clamped).
@@ -261,6 +275,14 @@ impl VadStateMachine {
                 VadState::Quiet => {
                     self.state = VadState::Starting;
                     self.run_start = start;
+                    let bridged = self
+                        .last_any_speech_end
+                        .is_some_and(|e| start.saturating_sub(e) < self.stop_samples);
+                    if !bridged {
+                        self.seg_start = start;
+                    }
+                    let earliest = start.saturating_sub(self.start_samples + self.stop_samples);
+                    self.seg_start = self.seg_start.max(earliest);
                 }
                 VadState::Starting => {}
                 VadState::Speaking | VadState::Stopping => {
@@ -268,11 +290,13 @@ impl VadStateMachine {
                     self.last_speech_end = end;
                 }
             }
+            self.last_any_speech_end = Some(end);
             if self.state == VadState::Starting && end - self.run_start >= self.start_samples {
                 self.state = VadState::Speaking;
                 self.last_speech_end = end;
                 event = Some(VadEvent::SpeechStarted {
-                    onset: self.run_start,
+                    onset: self.seg_start,
+                    run_start: self.run_start,
                 });
             }
         } else {
@@ -501,14 +525,52 @@ mod tests {
         let mut m = machine(0.1, 0.1);
         let (states, events) = run(&mut m, "..ssss.sssss...", 0);
         assert_eq!(states, "QQAAAAQAAAASTTT");
-        // Speaking reached on the 5th window of the second run (index 11), onset = index 7.
-        assert_eq!(events[0], (11, VadEvent::SpeechStarted { onset: 7 * W }));
+        // Speaking reached on the 5th window of the second run (index 11); the first run, one
+        // window before it, is bridged into the onset.
+        assert_eq!(
+            events[0],
+            (
+                11,
+                VadEvent::SpeechStarted {
+                    onset: 2 * W,
+                    run_start: 7 * W
+                }
+            )
+        );
         // Three silent windows: Stopping, not yet 0.1 s → still Stopping.
         assert_eq!(events.len(), 1);
         let (states, events) = run(&mut m, "..", 15);
         assert_eq!(states, "TQ");
         // 5 windows of non-speech after the last speech window end (index 11 → end 12*W).
         assert_eq!(events, vec![(16, VadEvent::SpeechStopped { end: 12 * W })]);
+    }
+
+    #[test]
+    fn onset_reaches_back_over_short_gaps_only() {
+        // start 0.1 s = 5 windows, stop 0.06 s = 3 windows.
+        let onset = |pattern: &str| {
+            let mut m = machine(0.1, 0.06);
+            let (_, events) = run(&mut m, pattern, 0);
+            events
+                .iter()
+                .filter_map(|(_, e)| match *e {
+                    VadEvent::SpeechStarted { onset, run_start } => {
+                        Some((onset / W, run_start / W))
+                    }
+                    _ => None,
+                })
+                .last()
+                .unwrap()
+        };
+        // A 2-window burst, a 2-window gap (< 3), then the run: onset at the burst.
+        assert_eq!(onset("ss..sssss"), (0, 4));
+        // A 3-window gap (= vad_stop_secs) is not bridged.
+        assert_eq!(onset("ss...sssss"), (5, 5));
+        // Bridged chains look back at most start + stop = 8 windows before the run.
+        assert_eq!(onset("s.s.s.s.s.sssss"), (2, 10));
+        // After a Speaking period has ended, its speech does not extend the next onset.
+        assert_eq!(onset("sssss...sssss"), (8, 8));
+        assert_eq!(onset("sssss..sssss"), (0, 0));
     }
 
     #[test]
@@ -519,7 +581,13 @@ mod tests {
         assert_eq!(
             events,
             vec![
-                (1, VadEvent::SpeechStarted { onset: 0 }),
+                (
+                    1,
+                    VadEvent::SpeechStarted {
+                        onset: 0,
+                        run_start: 0
+                    }
+                ),
                 (9, VadEvent::SpeechStopped { end: 5 * W }),
             ]
         );
@@ -533,7 +601,13 @@ mod tests {
         assert_eq!(
             events,
             vec![
-                (1, VadEvent::SpeechStarted { onset: W }),
+                (
+                    1,
+                    VadEvent::SpeechStarted {
+                        onset: W,
+                        run_start: W
+                    }
+                ),
                 (2, VadEvent::SpeechStopped { end: 2 * W }),
             ]
         );
@@ -654,7 +728,10 @@ mod tests {
             out
         };
         let want = vec![
-            VadEvent::SpeechStarted { onset: 3200 },
+            VadEvent::SpeechStarted {
+                onset: 3200,
+                run_start: 3200,
+            },
             VadEvent::SpeechStopped { end: 11_200 },
         ];
         for chunk in [1, 3, 639, 640, 641, 32_000] {
