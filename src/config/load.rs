@@ -395,6 +395,13 @@ pub fn load_lenient(
     // 6. Semantic checks and providers.
     let source_of = |path: &str| sources.get(path).cloned().unwrap_or(Source::Default);
     errors.extend(check_semantics(&mut config, &source_of));
+    if config.turn_stop_secs > 1.5 {
+        warnings.push(format!(
+            "turn_stop_secs is {} s (from {}): users wait that long after they stop speaking before the bot answers; 0.6 s is the default",
+            config.turn_stop_secs,
+            source_of("turn_stop_secs")
+        ));
+    }
     for key in ["provider", "stt_provider", "llm_provider", "tts_provider"] {
         let name = match key {
             "provider" => &config.provider,
@@ -527,5 +534,80 @@ mod tests {
         let mut o = opts(&[("VOXRAY_PORT", "9000")]);
         o.flags.push(("port", "port", Value::from(9100)));
         assert_eq!(load(&o).unwrap().config.port, 9100);
+    }
+
+    #[test]
+    fn vad_turn_enums_are_typed() {
+        use crate::config::schema::{InterruptionStrategy, TurnDetection, VadType};
+        let loaded = load(&opts(&[])).unwrap();
+        assert_eq!(loaded.config.vad_type, VadType::Energy);
+        assert_eq!(loaded.config.turn_detection, TurnDetection::Silence);
+        assert_eq!(
+            loaded.config.interruption_strategy,
+            InterruptionStrategy::None
+        );
+        let loaded = load(&opts(&[
+            ("VOXRAY_VAD_TYPE", "earshot"),
+            ("VOXRAY_TURN_DETECTION", "none"),
+            ("VOXRAY_INTERRUPTION_STRATEGY", "keyword"),
+        ]))
+        .unwrap();
+        assert_eq!(loaded.config.vad_type, VadType::Earshot);
+        assert_eq!(loaded.config.turn_detection, TurnDetection::None);
+        assert_eq!(
+            loaded.config.interruption_strategy,
+            InterruptionStrategy::MinWords
+        );
+        for (word, want) in [
+            ("none", InterruptionStrategy::None),
+            ("", InterruptionStrategy::None),
+            ("min_words", InterruptionStrategy::MinWords),
+        ] {
+            let loaded = load(&opts(&[("VOXRAY_INTERRUPTION_STRATEGY", word)])).unwrap();
+            assert_eq!(loaded.config.interruption_strategy, want, "{word:?}");
+        }
+        let err = load(&opts(&[("VOXRAY_VAD_TYPE", "silero")])).unwrap_err();
+        assert!(
+            err.0[0].contains("vad_type: expected one of energy, earshot"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn turn_stop_below_vad_stop_is_an_error_and_long_stop_warns() {
+        let err = load(&opts(&[
+            ("VOXRAY_TURN_STOP_SECS", "0.3"),
+            ("VOXRAY_VAD_STOP_SECS", "0.5"),
+        ]))
+        .unwrap_err();
+        assert!(
+            err.0
+                .iter()
+                .any(|l| l.contains("turn_stop_secs: must be >= vad_stop_secs (0.5), got 0.3")),
+            "{err}"
+        );
+        let loaded = load(&opts(&[
+            ("VOXRAY_TURN_STOP_SECS", "0.5"),
+            ("VOXRAY_VAD_STOP_SECS", "0.5"),
+        ]))
+        .unwrap();
+        assert!(
+            loaded
+                .warnings
+                .iter()
+                .all(|w| !w.contains("turn_stop_secs"))
+        );
+        let loaded = load(&opts(&[("VOXRAY_TURN_STOP_SECS", "2")])).unwrap();
+        assert!(
+            loaded
+                .warnings
+                .iter()
+                .any(|w| w.starts_with("turn_stop_secs is 2 s")),
+            "{:?}",
+            loaded.warnings
+        );
+        // Out of range is an error, never clamped.
+        let err = load(&opts(&[("VOXRAY_VAD_CONFIDENCE", "1.5")])).unwrap_err();
+        assert!(err.0[0].contains("vad_confidence"), "{err}");
     }
 }

@@ -47,6 +47,48 @@ pub enum PipelineKind {
     Voice,
 }
 
+/// Which VAD analyzer a session runs (`pipeline.md` §5, `config.md` §5 `vad_type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VadType {
+    /// RMS energy against `vad_threshold` (the default; cheapest).
+    Energy,
+    /// The earshot neural VAD (pure Rust, weights compiled in; for noisy input).
+    Earshot,
+}
+
+/// How a user turn ends (`pipeline.md` §6, `turn_detection`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TurnDetection {
+    /// `turn_stop_secs` without speech ends the turn (the default).
+    Silence,
+    /// Trust the streaming STT's own endpointing.
+    None,
+}
+
+/// When user speech cuts the bot off (`pipeline.md` §7, `interruption_strategy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum InterruptionStrategy {
+    /// `""` or `none`: plain VAD barge-in on a user turn start (the default).
+    #[serde(rename = "", alias = "none")]
+    None,
+    /// `min_words` (deprecated alias `keyword`): interrupt once the user's transcript for the
+    /// turn reaches `min_words` words.
+    #[serde(rename = "min_words", alias = "keyword")]
+    MinWords,
+}
+
+impl InterruptionStrategy {
+    /// The `strategy` label of `voxray_interruptions_total` (`pipeline.md` §9).
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::MinWords => "min_words",
+        }
+    }
+}
+
 /// The whole configuration (`config.md` §5). Field names are the JSON key names.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
@@ -109,17 +151,17 @@ pub struct Config {
     pub system_prompt: String,
     /// Raw file values of provider keys by `api_keys` name; see [`super::secret`].
     pub api_keys: BTreeMap<String, String>,
-    pub turn_detection: String,
+    pub turn_detection: TurnDetection,
     pub turn_stop_secs: f64,
     pub turn_max_duration_secs: f64,
-    pub vad_type: String,
+    pub vad_type: VadType,
     pub vad_threshold: f64,
     pub vad_confidence: f64,
     pub vad_start_secs: f64,
     pub vad_stop_secs: f64,
     pub vad_min_volume: f64,
     pub allow_interruptions: bool,
-    pub interruption_strategy: String,
+    pub interruption_strategy: InterruptionStrategy,
     pub min_words: u64,
     pub user_idle_timeout_secs: f64,
     pub runner_transport: String,
@@ -258,17 +300,17 @@ impl Default for Config {
             system_prompt:
                 "You are a helpful voice assistant. Keep answers short and conversational.".into(),
             api_keys: BTreeMap::new(),
-            turn_detection: "silence".into(),
+            turn_detection: TurnDetection::Silence,
             turn_stop_secs: 0.6,
             turn_max_duration_secs: 30.0,
-            vad_type: "energy".into(),
+            vad_type: VadType::Energy,
             vad_threshold: 0.02,
             vad_confidence: 0.7,
             vad_start_secs: 0.2,
             vad_stop_secs: 0.2,
             vad_min_volume: 0.0,
             allow_interruptions: true,
-            interruption_strategy: String::new(),
+            interruption_strategy: InterruptionStrategy::None,
             min_words: 3,
             user_idle_timeout_secs: 0.0,
             runner_transport: String::new(),

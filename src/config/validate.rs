@@ -253,6 +253,18 @@ pub fn check_semantics(config: &mut Config, source_of: &dyn Fn(&str) -> Source) 
         ));
     }
 
+    // `pipeline.md` §6: the turn cannot end before the VAD's own hysteresis has.
+    if config.turn_stop_secs < config.vad_stop_secs {
+        errors.push(error_line(
+            "turn_stop_secs",
+            &format!(
+                "must be >= vad_stop_secs ({}), got {}",
+                config.vad_stop_secs, config.turn_stop_secs
+            ),
+            &source_of("turn_stop_secs"),
+        ));
+    }
+
     let (min, max) = (config.webrtc_udp_port_min, config.webrtc_udp_port_max);
     if (min == 0) != (max == 0) || min > max {
         errors.push(error_line(
