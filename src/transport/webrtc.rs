@@ -638,13 +638,21 @@ async fn run(
 ) {
     let inner = &manager.inner;
     let guard = SessionGuard::new(&inner.metrics, "webrtc", None);
-    let agent = agent::build(
+    let agent = match agent::build(
         kind,
         &inner.config,
         "webrtc",
         PIPELINE_RATE,
         Some(OPUS_RATE),
-    );
+    ) {
+        Ok(a) => a,
+        Err(e) => {
+            tracing::error!(error = %e, "webrtc session could not start its pipeline");
+            let _ = pc.close().await;
+            manager.remove(pc_id);
+            return;
+        }
+    };
     let session = SessionContext::new(pc_id, agent.params, inner.metrics.clone());
     let pipeline = agent.pipeline.start(session.clone());
     let stage = OutputStage::new(session.clone(), agent.output, pipeline.feedback.clone());

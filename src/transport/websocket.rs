@@ -206,7 +206,8 @@ async fn drive(
 ) -> End {
     let mut pipeline = builder.start(session.clone());
     let mut output = OutputStage::new(session.clone(), output_opts, pipeline.feedback.clone());
-    let mut audio_in = AudioIn::new(params.sample_rate);
+    // Echo runs at the client's rate; parrot and voice at the VAD's 16 kHz.
+    let mut audio_in = AudioIn::new(session.params.in_sample_rate);
     let messages_in = metrics.ws_messages.with_label_values(&["in"]);
     let mut last_data = TokioInstant::now();
     let mut writer = Writer {

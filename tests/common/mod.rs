@@ -153,6 +153,8 @@ pub fn run_cli(args: &[&str], env: &[(&str, &str)], dir: &Path) -> (i32, String,
     )
 }
 
+pub mod wsclient;
+
 /// The shared test audio directory (`../shared/data/audio` next to the repository).
 pub fn audio_dir() -> PathBuf {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));

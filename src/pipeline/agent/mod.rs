@@ -26,7 +26,7 @@ pub enum AgentKind {
 }
 
 /// Why a requested agent cannot run.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 pub enum AgentError {
     /// Not one of `echo`, `parrot`, `voice`.
     #[error("must be echo, parrot or voice")]
@@ -34,6 +34,9 @@ pub enum AgentError {
     /// `voice` without a configured LLM, STT and TTS.
     #[error("voice is not configured on this server; use echo or parrot")]
     VoiceUnavailable,
+    /// The VAD or turn settings cannot be used (config validation refuses them first).
+    #[error("{0}")]
+    Turn(#[from] crate::audio::turn::TurnError),
 }
 
 impl AgentKind {
@@ -85,24 +88,29 @@ pub struct Agent {
 }
 
 /// Build agent `kind` for one session of `transport` (`websocket`, `webrtc`, `telephony`)
-/// whose pipeline input runs at `in_rate` Hz and whose wire wants bot audio at `wire_rate`
-/// Hz (`None`: the pipeline's output rate).
+/// whose client audio arrives at `client_rate` Hz and whose wire wants bot audio at
+/// `wire_rate` Hz (`None`: the pipeline's output rate). Echo runs at the client's rate (no
+/// resampling either way); parrot runs at 16 kHz (the VAD's rate) and answers at the client's
+/// rate unless the wire asks for another.
+///
+/// # Errors
+/// [`AgentError::Turn`] when the VAD or turn settings cannot be used.
 pub fn build(
     kind: AgentKind,
     config: &Config,
     transport: &'static str,
-    in_rate: u32,
+    client_rate: u32,
     wire_rate: Option<u32>,
-) -> Agent {
-    let params = SessionParams {
-        in_sample_rate: in_rate,
-        out_sample_rate: in_rate,
+) -> Result<Agent, AgentError> {
+    let mut params = SessionParams {
+        in_sample_rate: client_rate,
+        out_sample_rate: client_rate,
         allow_interruptions: config.allow_interruptions,
         metrics: config.metrics_enabled,
         pipeline: kind.label(),
         transport,
     };
-    match kind {
+    Ok(match kind {
         AgentKind::Echo => Agent {
             kind,
             pipeline: PipelineBuilder::default().then(echo::Echo),
@@ -113,15 +121,19 @@ pub fn build(
                 speaking_events: false,
             },
         },
-        AgentKind::Parrot => Agent {
-            kind,
-            pipeline: parrot::pipeline(config, in_rate),
-            params,
-            output: OutputOptions {
-                wire_rate,
-                rechunk: true,
-                speaking_events: true,
-            },
-        },
-    }
+        AgentKind::Parrot => {
+            params.in_sample_rate = crate::audio::vad::SAMPLE_RATE;
+            params.out_sample_rate = crate::audio::vad::SAMPLE_RATE;
+            Agent {
+                kind,
+                pipeline: parrot::pipeline(config)?,
+                params,
+                output: OutputOptions {
+                    wire_rate: wire_rate.or(Some(client_rate)),
+                    rechunk: true,
+                    speaking_events: true,
+                },
+            }
+        }
+    })
 }

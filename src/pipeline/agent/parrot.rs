@@ -7,6 +7,7 @@
 use tokio_util::sync::CancellationToken;
 
 use super::rtvi;
+use crate::audio::turn::{RecorderParams, TurnError};
 use crate::config::Config;
 use crate::pipeline::PipelineBuilder;
 use crate::pipeline::frame::{AudioFrame, Frame};
@@ -16,11 +17,17 @@ use crate::pipeline::user_turn::UserTurn;
 /// Playback is pushed in chunks of this many milliseconds (the output stage re-chunks to 20).
 const PUSH_MS: usize = 100;
 
-/// The parrot chain for a session whose input runs at `in_rate` Hz.
-pub fn pipeline(config: &Config, in_rate: u32) -> PipelineBuilder {
-    PipelineBuilder::default()
-        .then(UserTurn::from_config(config, in_rate))
-        .then(Parrot::default())
+/// The parrot chain (input PCM s16le mono 16 kHz).
+///
+/// # Errors
+/// [`TurnError`] for out-of-range VAD or turn keys (refused earlier by config validation).
+pub fn pipeline(config: &Config) -> Result<PipelineBuilder, TurnError> {
+    Ok(PipelineBuilder::default()
+        .then(UserTurn::from_config(
+            config,
+            Some(RecorderParams::parrot()),
+        )?)
+        .then(Parrot::default()))
 }
 
 /// Plays each recorded user turn back as a bot turn.

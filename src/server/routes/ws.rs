@@ -64,7 +64,11 @@ fn parse_params(
         max_duration: (cfg.rtc_max_duration_secs > 0.0)
             .then(|| Duration::from_secs_f64(cfg.rtc_max_duration_secs)),
     };
-    let agent = agent::build(kind, cfg, "websocket", sample_rate, params.out_sample_rate);
+    let agent =
+        agent::build(kind, cfg, "websocket", sample_rate, params.out_sample_rate).map_err(|e| {
+            tracing::error!(error = %e, "websocket session could not build its pipeline");
+            ApiError::internal()
+        })?;
     Ok((params, agent))
 }
 
