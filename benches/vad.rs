@@ -122,9 +122,17 @@ fn summary(pcm: &[u8]) {
     let frames: Vec<&[u8]> = pcm.chunks_exact(FRAME_BYTES).collect();
     let n = 50_000;
     let mut e = vad(VadType::Energy);
-    let energy = ns_per_frame(&frames, n, |f| e.push_pcm(f, |w| drop(black_box(w))));
+    let energy = ns_per_frame(&frames, n, |f| {
+        e.push_pcm(f, |w| {
+            black_box(w);
+        })
+    });
     let mut s = vad(VadType::Earshot);
-    let earshot = ns_per_frame(&frames, n, |f| s.push_pcm(f, |w| drop(black_box(w))));
+    let earshot = ns_per_frame(&frames, n, |f| {
+        s.push_pcm(f, |w| {
+            black_box(w);
+        })
+    });
     let mut t = tracker();
     let mut events = Vec::new();
     let tracked = ns_per_frame(&frames, n, |f| {
