@@ -854,9 +854,11 @@ mod tests {
             ),
             "{err}"
         );
-        let mut c = Config::default();
-        c.turn_stop_secs = 1.0;
-        c.turn_max_duration_secs = 12.0;
+        let c = Config {
+            turn_stop_secs: 1.0,
+            turn_max_duration_secs: 12.0,
+            ..Config::default()
+        };
         assert_eq!(
             TurnParams::from_config(&c),
             TurnParams {
@@ -1034,10 +1036,12 @@ mod tests {
         // Batch STT: the final transcript after the turn ended still counts.
         assert!(!g.on_user_turn_started(true));
         assert!(g.on_transcript("no that is wrong", true, true));
-        let mut c = Config::default();
-        c.interruption_strategy = InterruptionStrategy::MinWords;
-        c.min_words = 5;
-        c.allow_interruptions = false;
+        let c = Config {
+            interruption_strategy: InterruptionStrategy::MinWords,
+            min_words: 5,
+            allow_interruptions: false,
+            ..Config::default()
+        };
         assert_eq!(
             InterruptionParams::from_config(&c),
             InterruptionParams {
