@@ -18,7 +18,9 @@
 //!   the WebRTC transport (webrtc-rs peer connections, Opus, RTVI data channel).
 //! - [`pipeline`]: frames, processors (bounded channels, system frames first), the pipeline
 //!   builder and the agents (`echo`).
-//! - [`audio`]: PCM helpers, Opus codec, rubato resampling, WAV reading.
+//! - [`audio`]: PCM helpers, Opus codec, rubato resampling, WAV reading, VAD (energy and
+//!   earshot, `audio::vad`) and user-turn detection with the turn recorder and the
+//!   interruption gate (`audio::turn`): pure per-session state machines.
 //! - [`pki`]: PEM certificate/key files: loading, key match, expiry.
 //! - [`metrics`]: the Prometheus registry and typed handles.
 //! - [`telemetry`]: tracing set-up (text or JSON on stderr).

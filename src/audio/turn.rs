@@ -6,6 +6,8 @@
 //!   the end of the last one, or when it has lasted `turn_max_duration_secs`.
 //! - [`TurnRecorder`] keeps a 300 ms pre-roll ring and records a turn from 300 ms before speech
 //!   start to 200 ms after the last speech, up to a cap; memory is bounded by the cap.
+//! - [`InterruptionGate`] applies `allow_interruptions` and `interruption_strategy` (§7) to
+//!   user turn starts and transcripts.
 //! - [`TurnTracker`] chains [`Vad`] → [`TurnDetector`] → optional [`TurnRecorder`] on PCM s16le
 //!   mono 16 kHz: what a pipeline processor wraps.
 //!
@@ -24,7 +26,7 @@ use bytes::Bytes;
 use crate::audio::vad::{
     Vad, VadError, VadEvent, VadParams, VadState, VadWindow, samples_to_duration, secs_to_samples,
 };
-use crate::config::schema::Config;
+use crate::config::schema::{Config, InterruptionStrategy};
 
 /// Errors building a turn detector, recorder or tracker.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -568,6 +570,101 @@ impl TurnTracker {
     }
 }
 
+/// Barge-in settings (`pipeline.md` §7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InterruptionParams {
+    /// `allow_interruptions` (default true): false = the bot is never cut.
+    pub allow: bool,
+    /// `interruption_strategy`.
+    pub strategy: InterruptionStrategy,
+    /// `min_words` (≥ 1, default 3), for [`InterruptionStrategy::MinWords`].
+    pub min_words: u32,
+}
+
+impl Default for InterruptionParams {
+    fn default() -> Self {
+        Self {
+            allow: true,
+            strategy: InterruptionStrategy::None,
+            min_words: 3,
+        }
+    }
+}
+
+impl InterruptionParams {
+    /// `allow_interruptions`, `interruption_strategy` and `min_words` of a loaded config.
+    /// parrot has no transcripts, so it always interrupts on VAD speech start (§4.2): use
+    /// `InterruptionParams { strategy: InterruptionStrategy::None, ..from_config(c) }` there.
+    pub fn from_config(config: &Config) -> Self {
+        Self {
+            allow: config.allow_interruptions,
+            strategy: config.interruption_strategy,
+            min_words: u32::try_from(config.min_words).unwrap_or(u32::MAX).max(1),
+        }
+    }
+}
+
+/// Decides when user speech interrupts the bot (`pipeline.md` §7): at most once per user
+/// turn. `bot_active` means the bot is speaking or has an LLM/TTS response in flight. Pure: the
+/// caller fires the `Interruption` frame when a method returns `true`.
+#[derive(Debug, Clone)]
+pub struct InterruptionGate {
+    params: InterruptionParams,
+    /// Words of the final transcripts of the current user turn.
+    final_words: u32,
+    fired: bool,
+}
+
+impl InterruptionGate {
+    /// A gate with no user turn yet.
+    pub fn new(params: InterruptionParams) -> Self {
+        Self {
+            params,
+            final_words: 0,
+            fired: false,
+        }
+    }
+
+    /// The settings.
+    pub fn params(&self) -> InterruptionParams {
+        self.params
+    }
+
+    /// A user turn started ([`TurnEvent::Started`]). Returns whether to interrupt now (strategy
+    /// `none`: whenever the bot is active and interruptions are allowed).
+    pub fn on_user_turn_started(&mut self, bot_active: bool) -> bool {
+        self.final_words = 0;
+        self.fired = false;
+        self.fire_if(self.params.strategy == InterruptionStrategy::None && bot_active)
+    }
+
+    /// A transcript for the current user turn (a streaming interim with `is_final` false, or a
+    /// final; a batch STT's transcript arrives as one final after the turn ended). Returns
+    /// whether to interrupt now (strategy `min_words`: the turn's final words plus this
+    /// interim's words reach `min_words` while the bot is active).
+    pub fn on_transcript(&mut self, text: &str, is_final: bool, bot_active: bool) -> bool {
+        let words = u32::try_from(text.split_whitespace().count()).unwrap_or(u32::MAX);
+        let total = self.final_words.saturating_add(words);
+        if is_final {
+            self.final_words = total;
+        }
+        self.fire_if(
+            self.params.strategy == InterruptionStrategy::MinWords
+                && bot_active
+                && total >= self.params.min_words,
+        )
+    }
+
+    fn fire_if(&mut self, cond: bool) -> bool {
+        if cond && self.params.allow && !self.fired {
+            self.fired = true;
+            true
+        } else {
+            false
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -757,9 +854,11 @@ mod tests {
             ),
             "{err}"
         );
-        let mut c = Config::default();
-        c.turn_stop_secs = 1.0;
-        c.turn_max_duration_secs = 12.0;
+        let c = Config {
+            turn_stop_secs: 1.0,
+            turn_max_duration_secs: 12.0,
+            ..Config::default()
+        };
         assert_eq!(
             TurnParams::from_config(&c),
             TurnParams {
@@ -903,5 +1002,53 @@ mod tests {
         assert!(matches!(events[2], TurnEvent::Started { .. }));
         assert_eq!(stops[1].0, TurnEndReason::Silence);
         assert_eq!(events.len(), 4);
+    }
+
+    #[test]
+    fn interruption_gate_none_fires_once_per_turn_while_the_bot_is_active() {
+        let mut g = InterruptionGate::new(InterruptionParams::default());
+        assert!(!g.on_user_turn_started(false));
+        assert!(g.on_user_turn_started(true));
+        assert!(!g.on_transcript("stop stop stop stop", true, true));
+        assert!(g.on_user_turn_started(true));
+        let mut g = InterruptionGate::new(InterruptionParams {
+            allow: false,
+            ..InterruptionParams::default()
+        });
+        assert!(!g.on_user_turn_started(true));
+    }
+
+    #[test]
+    fn interruption_gate_min_words_counts_finals_and_the_latest_interim() {
+        let mut g = InterruptionGate::new(InterruptionParams {
+            strategy: InterruptionStrategy::MinWords,
+            ..InterruptionParams::default()
+        });
+        assert!(!g.on_user_turn_started(true));
+        assert!(!g.on_transcript("hold", false, true));
+        assert!(!g.on_transcript("hold on", false, true));
+        assert!(!g.on_transcript("hold on", true, true));
+        assert!(g.on_transcript("please", false, true));
+        assert!(!g.on_transcript("please wait", false, true));
+        // Bot silent: nothing to interrupt.
+        assert!(!g.on_user_turn_started(false));
+        assert!(!g.on_transcript("one two three four", true, false));
+        // Batch STT: the final transcript after the turn ended still counts.
+        assert!(!g.on_user_turn_started(true));
+        assert!(g.on_transcript("no that is wrong", true, true));
+        let c = Config {
+            interruption_strategy: InterruptionStrategy::MinWords,
+            min_words: 5,
+            allow_interruptions: false,
+            ..Config::default()
+        };
+        assert_eq!(
+            InterruptionParams::from_config(&c),
+            InterruptionParams {
+                allow: false,
+                strategy: InterruptionStrategy::MinWords,
+                min_words: 5
+            }
+        );
     }
 }

@@ -376,6 +376,20 @@ pub fn load_lenient(
         insert_path(&mut flag_layer, path, value.clone());
     }
 
+    // `keyword` is a deprecated alias of `min_words` (`pipeline.md` §7): accepted, with a note.
+    let winning = [&flag_layer, &env_layer, &file_layer]
+        .into_iter()
+        .find_map(|layer| layer.get("interruption_strategy"));
+    if winning.and_then(Value::as_str) == Some("keyword") {
+        warnings.push(format!(
+            "interruption_strategy \"keyword\" (from {}) is a deprecated alias: use \"min_words\"",
+            sources
+                .get("interruption_strategy")
+                .cloned()
+                .unwrap_or(Source::Default)
+        ));
+    }
+
     // 5. Layering (lists replace, maps merge per member) and extraction.
     let mut config: Config = Figment::new()
         .merge(Serialized::defaults(Config::default()))
@@ -558,6 +572,12 @@ mod tests {
             loaded.config.interruption_strategy,
             InterruptionStrategy::MinWords
         );
+        assert!(
+            loaded.warnings.iter().any(|w| w
+                == "interruption_strategy \"keyword\" (from env VOXRAY_INTERRUPTION_STRATEGY) is a deprecated alias: use \"min_words\""),
+            "{:?}",
+            loaded.warnings
+        );
         for (word, want) in [
             ("none", InterruptionStrategy::None),
             ("", InterruptionStrategy::None),
@@ -565,6 +585,7 @@ mod tests {
         ] {
             let loaded = load(&opts(&[("VOXRAY_INTERRUPTION_STRATEGY", word)])).unwrap();
             assert_eq!(loaded.config.interruption_strategy, want, "{word:?}");
+            assert!(loaded.warnings.iter().all(|w| !w.contains("deprecated")));
         }
         let err = load(&opts(&[("VOXRAY_VAD_TYPE", "silero")])).unwrap_err();
         assert!(

@@ -553,13 +553,14 @@ mod tests {
             let (_, events) = run(&mut m, pattern, 0);
             events
                 .iter()
+                .rev()
                 .filter_map(|(_, e)| match *e {
                     VadEvent::SpeechStarted { onset, run_start } => {
                         Some((onset / W, run_start / W))
                     }
                     _ => None,
                 })
-                .last()
+                .next()
                 .unwrap()
         };
         // A 2-window burst, a 2-window gap (< 3), then the run: onset at the burst.
