@@ -18,7 +18,9 @@
 //!   the WebRTC transport (webrtc-rs peer connections, Opus, RTVI data channel).
 //! - [`pipeline`]: frames, processors (bounded channels, system frames first), the pipeline
 //!   builder and the agents (`echo`).
-//! - [`audio`]: PCM helpers, Opus codec, rubato resampling, WAV reading.
+//! - [`audio`]: PCM helpers, Opus and G.711 codecs, rubato resampling, WAV reading.
+//! - [`telephony`]: phone calls outside the media pipeline: carrier webhook answers, Twilio
+//!   signatures, public URLs, REST hang-up, the Daily dial-in room and token client.
 //! - [`pki`]: PEM certificate/key files: loading, key match, expiry.
 //! - [`metrics`]: the Prometheus registry and typed handles.
 //! - [`telemetry`]: tracing set-up (text or JSON on stderr).
@@ -34,4 +36,5 @@ pub mod security;
 pub mod server;
 pub mod session;
 pub mod telemetry;
+pub mod telephony;
 pub mod transport;
