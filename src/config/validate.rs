@@ -234,6 +234,24 @@ pub fn check_semantics(config: &mut Config, source_of: &dyn Fn(&str) -> Source) 
         ));
     }
 
+    for (key, value) in [
+        ("daily_api_url", &config.daily_api_url),
+        ("twilio_api_base_url", &config.twilio_api_base_url),
+        ("telnyx_api_base_url", &config.telnyx_api_base_url),
+        ("plivo_api_base_url", &config.plivo_api_base_url),
+    ] {
+        let ok = url::Url::parse(value).is_ok_and(|u| {
+            matches!(u.scheme(), "http" | "https") && u.has_host() && u.query().is_none()
+        });
+        if !ok {
+            errors.push(error_line(
+                key,
+                &format!("expected an http(s) URL without query, e.g. \"https://api.example.com\", got {value:?}"),
+                &source_of(key),
+            ));
+        }
+    }
+
     let table = &config.transcripts.table_name;
     if table.is_empty() || !table.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
         errors.push(error_line(

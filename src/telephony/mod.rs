@@ -55,3 +55,57 @@ impl Carrier {
         }
     }
 }
+
+/// Start-up warnings for the telephony and dial-in settings (`wire.md` §3.1, §3.4;
+/// `http.md` §10–11): unsigned carrier routes, missing hang-up credentials, an open dial-in
+/// webhook. Never contains a secret value.
+pub fn startup_warnings(
+    config: &crate::config::Config,
+    secrets: &crate::config::Secrets,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    match Carrier::from_runner_transport(&config.runner_transport) {
+        Some(Carrier::Twilio) => {
+            if secrets.twilio_auth_token.is_none() {
+                out.push(
+                    "runner_transport \"twilio\" without twilio_auth_token: X-Twilio-Signature is not \
+                     checked, so anyone who reaches POST / can get a stream URL; set TWILIO_AUTH_TOKEN"
+                        .to_string(),
+                );
+            }
+            if config.twilio_account_sid.is_empty() || secrets.twilio_auth_token.is_none() {
+                out.push("twilio_account_sid/twilio_auth_token unset: voxray cannot hang up Twilio calls through the REST API".to_string());
+            }
+        }
+        Some(c) => {
+            out.push(format!(
+                "runner_transport {:?}: {} requests carry no signature voxray checks; restrict POST / \
+                 and /telephony/ws to the carrier's IP ranges at the firewall or proxy",
+                c.name(),
+                c.name()
+            ));
+            let missing = match c {
+                Carrier::Telnyx => secrets.telnyx_api_key.is_none().then_some("telnyx_api_key"),
+                Carrier::Plivo => (config.plivo_auth_id.is_empty()
+                    || secrets.plivo_auth_token.is_none())
+                .then_some("plivo_auth_id/plivo_auth_token"),
+                _ => None,
+            };
+            if let Some(keys) = missing {
+                out.push(format!(
+                    "{keys} unset: voxray cannot hang up {} calls through the REST API",
+                    c.name()
+                ));
+            }
+        }
+        None => {}
+    }
+    if config.dialin && secrets.daily_dialin_webhook_secret.is_none() {
+        out.push(
+            "dialin without daily_dialin_webhook_secret: /daily-dialin-webhook accepts requests \
+             from anyone; set VOXRAY_DAILY_DIALIN_WEBHOOK_SECRET to the secret configured in Daily"
+                .to_string(),
+        );
+    }
+    out
+}
