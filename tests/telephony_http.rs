@@ -103,6 +103,20 @@ async fn twiml_stream_url_follows_host_forwarded_proto_and_proxy_host() {
         "{}",
         server.log()
     );
+    // The OpenAPI document lists the webhook routes.
+    let doc: serde_json::Value = reqwest::get(server.url("/openapi.json"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        doc["paths"]["/"]["post"]["summary"]
+            .as_str()
+            .unwrap()
+            .contains("webhook")
+    );
+    assert!(doc["paths"]["/daily-dialin-webhook"]["post"].is_object());
     // The media route comes with the pipeline: not present yet.
     let res = reqwest::get(server.url("/telephony/ws")).await.unwrap();
     assert_eq!(res.status(), 404);
