@@ -13,7 +13,8 @@
 //!
 //! [`Decoder`] and [`Encoder`] add the rate change to/from the pipeline's 16 kHz PCM with the
 //! project's stateful rubato resampler ([`crate::audio::resample::StreamResampler`]), one per
-//! call and direction.
+//! call and direction; their scratch buffers are reused, so steady 20 ms frames allocate
+//! nothing beyond growing the caller's output buffer.
 
 use crate::audio::pcm;
 use crate::audio::resample::{ResampleError, StreamResampler};
@@ -213,6 +214,7 @@ pub struct Decoder {
     law: Law,
     resampler: StreamResampler,
     scratch: Vec<f32>,
+    resampled: Vec<f32>,
 }
 
 impl std::fmt::Debug for Decoder {
@@ -233,6 +235,7 @@ impl Decoder {
             law,
             resampler: StreamResampler::new(G711_RATE, PIPELINE_RATE)?,
             scratch: Vec::with_capacity(320),
+            resampled: Vec::with_capacity(640),
         })
     }
 
@@ -248,9 +251,11 @@ impl Decoder {
         self.scratch.clear();
         self.scratch
             .extend(codes.iter().map(|&c| pcm::i16_to_f32(table[c as usize])));
-        let resampled = self.resampler.process(&self.scratch);
-        out.reserve(resampled.len() * 2);
-        for x in resampled {
+        self.resampled.clear();
+        self.resampler
+            .process_into(&self.scratch, &mut self.resampled);
+        out.reserve(self.resampled.len() * 2);
+        for &x in &self.resampled {
             out.extend_from_slice(&pcm::f32_to_i16(x).to_le_bytes());
         }
     }
@@ -261,6 +266,7 @@ pub struct Encoder {
     law: Law,
     resampler: StreamResampler,
     scratch: Vec<f32>,
+    resampled: Vec<f32>,
 }
 
 impl std::fmt::Debug for Encoder {
@@ -281,6 +287,7 @@ impl Encoder {
             law,
             resampler: StreamResampler::new(from_rate, G711_RATE)?,
             scratch: Vec::with_capacity(320),
+            resampled: Vec::with_capacity(640),
         })
     }
 
@@ -298,12 +305,15 @@ impl Encoder {
                 .chunks_exact(2)
                 .map(|b| pcm::i16_to_f32(i16::from_le_bytes([b[0], b[1]]))),
         );
-        let resampled = self.resampler.process(&self.scratch);
-        out.reserve(resampled.len());
+        self.resampled.clear();
+        self.resampler
+            .process_into(&self.scratch, &mut self.resampled);
+        let law = self.law;
+        out.reserve(self.resampled.len());
         out.extend(
-            resampled
-                .into_iter()
-                .map(|x| self.law.encode_sample(pcm::f32_to_i16(x))),
+            self.resampled
+                .iter()
+                .map(|&x| law.encode_sample(pcm::f32_to_i16(x))),
         );
     }
 
