@@ -321,6 +321,29 @@ mod tests {
     }
 
     #[test]
+    fn rest_base_urls_must_be_http_urls() {
+        let mut c = Config::default();
+        assert!(check_semantics(&mut c, &|_| Source::Default).is_empty());
+        c.daily_api_url = "http://127.0.0.1:9/v1".into();
+        c.twilio_api_base_url = "ftp://api.twilio.com".into();
+        c.plivo_api_base_url = "api.plivo.com".into();
+        c.telnyx_api_base_url = "https://api.telnyx.com?x=1".into();
+        let errors = check_semantics(&mut c, &|_| Source::Default);
+        assert_eq!(errors.len(), 3, "{errors:?}");
+        for key in [
+            "twilio_api_base_url",
+            "plivo_api_base_url",
+            "telnyx_api_base_url",
+        ] {
+            assert!(
+                errors
+                    .iter()
+                    .any(|e| e.starts_with(&format!("{key}: expected an http(s) URL")))
+            );
+        }
+    }
+
+    #[test]
     fn origins_rejected() {
         for bad in [
             "*",

@@ -49,6 +49,32 @@ pub fn verify(auth_token: &str, url: &str, params: &[(String, String)], signatur
     ok
 }
 
+/// Check a request's `X-Twilio-Signature` against its public URL (`proxy_host` or `Host`;
+/// `https`/`wss` when `tls` or `X-Forwarded-Proto: https`): `upgrade` selects the WebSocket
+/// form (`wss://…`, no parameters, `wire.md` §3.1) over the webhook form (`https://…` plus
+/// `form`, §3.5). A missing header fails.
+pub fn verify_request(
+    auth_token: &str,
+    headers: &axum::http::HeaderMap,
+    uri: &axum::http::Uri,
+    tls: bool,
+    proxy_host: &str,
+    upgrade: bool,
+    form: &[(String, String)],
+) -> bool {
+    let origin = super::public::PublicOrigin::from_request(headers, uri, tls, proxy_host);
+    let path = uri.path_and_query().map_or("/", |p| p.as_str());
+    let presented = headers
+        .get(HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if upgrade {
+        verify(auth_token, &origin.ws_url(path), &[], presented)
+    } else {
+        verify(auth_token, &origin.http_url(path), form, presented)
+    }
+}
+
 /// `url` itself, plus the same URL with the default port (443 for `https`/`wss`, 80 for
 /// `http`/`ws`) inserted when no port is given, or removed when the default one is given.
 /// A URL that does not parse is returned alone.
@@ -148,6 +174,46 @@ mod tests {
             url,
             &params,
             "0/KCTR6DLpKmkAf8muzZqo1nDgQ"
+        ));
+    }
+
+    #[test]
+    fn upgrade_request_signs_the_wss_url() {
+        let uri: axum::http::Uri = "/telephony/ws?tenant=a".parse().unwrap();
+        let mut h = axum::http::HeaderMap::new();
+        h.insert("host", "internal:8080".parse().unwrap());
+        h.insert("x-forwarded-proto", "https".parse().unwrap());
+        let sig = compute("tok", "wss://voice.example.com/telephony/ws?tenant=a", &[]);
+        h.insert(HEADER, sig.parse().unwrap());
+        assert!(verify_request(
+            "tok",
+            &h,
+            &uri,
+            false,
+            "voice.example.com",
+            true,
+            &[]
+        ));
+        // The same signature is not valid for the webhook form or another host.
+        assert!(!verify_request(
+            "tok",
+            &h,
+            &uri,
+            false,
+            "voice.example.com",
+            false,
+            &[]
+        ));
+        assert!(!verify_request("tok", &h, &uri, false, "", true, &[]));
+        h.remove(HEADER);
+        assert!(!verify_request(
+            "tok",
+            &h,
+            &uri,
+            false,
+            "voice.example.com",
+            true,
+            &[]
         ));
     }
 

@@ -48,17 +48,16 @@ pub async fn webhook(State(state): State<AppState>, req: Request) -> Response {
     if carrier == Carrier::Twilio
         && let Some(token) = state.secrets().twilio_auth_token.as_ref()
     {
-        let path = uri.path_and_query().map_or("/", |p| p.as_str());
-        let presented = headers
-            .get(signature::HEADER)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        if !signature::verify(
+        let valid = signature::verify_request(
             token.value.expose(),
-            &origin.http_url(path),
+            &headers,
+            &uri,
+            state.tls,
+            &state.config.proxy_host,
+            false,
             &form,
-            presented,
-        ) {
+        );
+        if !valid {
             state
                 .metrics
                 .auth_failures
