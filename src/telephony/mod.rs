@@ -9,6 +9,8 @@
 //!   `/telephony/ws` upgrade.
 //! - [`hangup`]: ending a call through the carrier's REST API.
 //! - [`daily`]: the Daily dial-in webhook's request validation and the Daily REST client.
+//! - [`start`]: carrier detection from the media stream's `start` message (pure parser for
+//!   the later `/telephony/ws` driver).
 //! - [`http`]: the outbound HTTP client (reqwest on rustls with ring) these REST calls share.
 //!
 //! The G.711 codecs live in [`crate::audio::codec::g711`].
@@ -18,6 +20,7 @@ pub mod hangup;
 pub mod http;
 pub mod public;
 pub mod signature;
+pub mod start;
 pub mod webhook;
 
 /// A carrier that streams call audio over `/telephony/ws` (`runner_transport`).
