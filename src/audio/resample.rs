@@ -146,26 +146,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn process_into_matches_process() {
-        let input: Vec<f32> = (0..8_000)
-            .map(|i| ((i as f32) * 0.05).sin() * 0.4)
-            .collect();
-        let (mut a, mut b) = (
-            StreamResampler::new(8_000, 16_000).unwrap(),
-            StreamResampler::new(8_000, 16_000).unwrap(),
-        );
-        let mut via_vec = Vec::new();
-        let mut via_into = Vec::new();
-        // Uneven chunks exercise the remainder handling.
-        for chunk in input.chunks(173) {
-            via_vec.extend(a.process(chunk));
-            b.process_into(chunk, &mut via_into);
-        }
-        assert_eq!(via_vec.len(), via_into.len());
-        assert!(via_vec.iter().zip(&via_into).all(|(x, y)| x == y));
-    }
-
-    #[test]
     fn tone_survives_44k1_to_16k() {
         let from = 44_100;
         let tone: Vec<f32> = (0..from)
@@ -183,5 +163,25 @@ mod tests {
             .filter(|w| (w[0] < 0.0) != (w[1] < 0.0))
             .count();
         assert!((995..=1005).contains(&crossings), "crossings {crossings}");
+    }
+
+    #[test]
+    fn process_into_matches_process() {
+        let input: Vec<f32> = (0..8_000)
+            .map(|i| ((i as f32) * 0.05).sin() * 0.4)
+            .collect();
+        let (mut a, mut b) = (
+            StreamResampler::new(8_000, 16_000).unwrap(),
+            StreamResampler::new(8_000, 16_000).unwrap(),
+        );
+        let mut via_vec = Vec::new();
+        let mut via_into = Vec::new();
+        // Uneven chunks exercise the remainder handling.
+        for chunk in input.chunks(173) {
+            via_vec.extend(a.process(chunk));
+            b.process_into(chunk, &mut via_into);
+        }
+        assert_eq!(via_vec.len(), via_into.len());
+        assert!(via_vec.iter().zip(&via_into).all(|(x, y)| x == y));
     }
 }
