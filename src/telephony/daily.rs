@@ -176,7 +176,7 @@ impl DailyClient {
             return Err(DailyError::BadBaseUrl);
         }
         Ok(Self {
-            http: super::http::client(DAILY_TIMEOUT)?,
+            http: super::http::shared()?,
             base,
             key,
         })
@@ -194,6 +194,7 @@ impl DailyClient {
         let res = self
             .http
             .post(self.url(call))
+            .timeout(DAILY_TIMEOUT)
             .bearer_auth(self.key.expose())
             .json(&body)
             .send()

@@ -159,13 +159,13 @@ struct Prepared {
 }
 
 impl HangupClient {
-    /// A client with [`ATTEMPT_TIMEOUT`] per request.
+    /// A client on the process-wide connection pool, [`ATTEMPT_TIMEOUT`] per request.
     ///
     /// # Errors
     /// [`HangupError::Client`] when TLS cannot be set up.
     pub fn new(settings: HangupSettings) -> Result<Self, HangupError> {
         Ok(Self {
-            http: super::http::client(ATTEMPT_TIMEOUT)?,
+            http: super::http::shared()?,
             settings,
         })
     }
@@ -211,7 +211,10 @@ impl HangupClient {
     }
 
     async fn send(&self, p: &Prepared) -> Result<(StatusCode, String), reqwest::Error> {
-        let mut req = self.http.request(p.method.clone(), p.url.clone());
+        let mut req = self
+            .http
+            .request(p.method.clone(), p.url.clone())
+            .timeout(ATTEMPT_TIMEOUT);
         if let Some((user, pass)) = &p.basic {
             req = req.basic_auth(user, Some(pass));
         }

@@ -1,27 +1,30 @@
-//! The outbound HTTP client for carrier and Daily REST calls: reqwest on rustls with the
-//! ring provider only (no aws-lc-rs; `BUILD-NOTES.md`), webpki roots, no redirects (a
-//! redirect would carry credentials to another host), per-request timeout.
+//! The outbound HTTP client for carrier and Daily REST calls: one pooled reqwest client per
+//! process (DESIGN: "one pooled HTTP client per process"), rustls with the ring provider only
+//! (reqwest's `rustls-tls-webpki-roots` feature; no aws-lc-rs, `BUILD-NOTES.md`), webpki
+//! roots, no redirects (a redirect would carry credentials to another host). Timeouts are set
+//! per request by the callers.
 
-use std::time::Duration;
+use std::sync::OnceLock;
 
 /// The client could not be built (TLS set-up).
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[error("cannot build the HTTP client: {0}")]
 pub struct ClientError(String);
 
-/// A client whose requests time out after `timeout` (connect included).
+static SHARED: OnceLock<Result<reqwest::Client, ClientError>> = OnceLock::new();
+
+/// The process-wide client (built on first use; cloning it shares the pool).
 ///
 /// # Errors
-/// [`ClientError`] when reqwest cannot set up TLS.
-pub fn client(timeout: Duration) -> Result<reqwest::Client, ClientError> {
-    // reqwest is built without a crypto provider: make ring the process default (a no-op
-    // when something installed it already).
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder()
-        .timeout(timeout)
-        .connect_timeout(timeout)
-        .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("voxray/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|e| ClientError(e.without_url().to_string()))
+/// [`ClientError`] when reqwest cannot set up TLS (then every call reports the same error).
+pub fn shared() -> Result<reqwest::Client, ClientError> {
+    SHARED
+        .get_or_init(|| {
+            reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .user_agent(concat!("voxray/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .map_err(|e| ClientError(e.without_url().to_string()))
+        })
+        .clone()
 }
