@@ -16,11 +16,14 @@
 //!   the one-time WebSocket tokens.
 //! - [`transport`]: wire ↔ frames: the `/ws` transport and the protobuf/JSON/raw serializers,
 //!   the WebRTC transport (webrtc-rs peer connections, Opus, RTVI data channel).
-//! - [`pipeline`]: frames, processors (bounded channels, system frames first), the pipeline
-//!   builder and the agents (`echo`).
-//! - [`audio`]: PCM helpers, Opus codec, rubato resampling, WAV reading, VAD (energy and
-//!   earshot, `audio::vad`) and user-turn detection with the turn recorder and the
-//!   interruption gate (`audio::turn`): pure per-session state machines.
+//! - [`pipeline`]: frames, the processor contract and its runner (bounded channels, system
+//!   frames first, interruptible), the per-session context, the pipeline builder, the user
+//!   turn stage and the agents (`echo`, `parrot`).
+//! - [`audio`]: PCM helpers, Opus and G.711 codecs, rubato resampling, WAV reading, VAD
+//!   (energy and earshot, `audio::vad`) and user-turn detection with the turn recorder and
+//!   the interruption gate (`audio::turn`): pure per-session state machines.
+//! - [`telephony`]: phone calls outside the media pipeline: carrier webhook answers, Twilio
+//!   signatures, public URLs, REST hang-up, the Daily dial-in room and token client.
 //! - [`pki`]: PEM certificate/key files: loading, key match, expiry.
 //! - [`metrics`]: the Prometheus registry and typed handles.
 //! - [`telemetry`]: tracing set-up (text or JSON on stderr).
@@ -36,4 +39,5 @@ pub mod security;
 pub mod server;
 pub mod session;
 pub mod telemetry;
+pub mod telephony;
 pub mod transport;

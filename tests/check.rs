@@ -339,6 +339,24 @@ fn auth_checks() {
         "WARN"
     );
     assert_eq!(status("VXP-AUTH-003", json!({}), &[]), "SKIP");
+    // Unsigned carriers: the fix says how to restrict them at the network level.
+    for carrier in ["telnyx", "plivo", "exotel"] {
+        let dir = tempfile::tempdir().unwrap();
+        let (_, r) = run_in(
+            dir.path(),
+            "VXP-AUTH-003",
+            &json!({"runner_transport": carrier}),
+            &[],
+            &[],
+            None,
+        );
+        assert_eq!(r["status"], "WARN", "{carrier}");
+        let fix = r["remediation"].as_str().unwrap();
+        assert!(
+            fix.contains("POST / and /telephony/ws only from the carrier's published"),
+            "{carrier}: {fix}"
+        );
+    }
 }
 
 #[test]

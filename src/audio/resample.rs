@@ -20,6 +20,8 @@ pub struct StreamResampler {
     inner: FftFixedIn<f32>,
     pending: Vec<f32>,
     chunk: usize,
+    /// Output block reused by [`StreamResampler::process_into`] (one channel).
+    out_block: Vec<Vec<f32>>,
 }
 
 impl std::fmt::Debug for StreamResampler {
@@ -54,11 +56,33 @@ impl StreamResampler {
                 reason: e.to_string(),
             }
         })?;
+        let out_max = inner.output_frames_max();
         Ok(Self {
             inner,
             pending: Vec::with_capacity(chunk * 2),
             chunk,
+            out_block: vec![vec![0.0; out_max]],
         })
+    }
+
+    /// Like [`StreamResampler::process`], appending the ready output to `out` instead of
+    /// returning a new vector: once `out` and the internal buffers have grown to a frame's
+    /// size, a steady stream of equal frames allocates nothing (the real-time path).
+    pub fn process_into(&mut self, input: &[f32], out: &mut Vec<f32>) {
+        self.pending.extend_from_slice(input);
+        let mut start = 0;
+        while self.pending.len() - start >= self.chunk {
+            let block = &self.pending[start..start + self.chunk];
+            if let Ok((_, written)) =
+                self.inner
+                    .process_into_buffer(&[block], &mut self.out_block, None)
+            {
+                out.extend_from_slice(&self.out_block[0][..written]);
+            }
+            start += self.chunk;
+        }
+        // Keep the remainder at the front (a memmove within the existing capacity).
+        self.pending.drain(..start);
     }
 
     /// Feed samples (f32 in [-1, 1]); returns whatever output is ready.
@@ -162,5 +186,25 @@ mod tests {
             .filter(|w| (w[0] < 0.0) != (w[1] < 0.0))
             .count();
         assert!((995..=1005).contains(&crossings), "crossings {crossings}");
+    }
+
+    #[test]
+    fn process_into_matches_process() {
+        let input: Vec<f32> = (0..8_000)
+            .map(|i| ((i as f32) * 0.05).sin() * 0.4)
+            .collect();
+        let (mut a, mut b) = (
+            StreamResampler::new(8_000, 16_000).unwrap(),
+            StreamResampler::new(8_000, 16_000).unwrap(),
+        );
+        let mut via_vec = Vec::new();
+        let mut via_into = Vec::new();
+        // Uneven chunks exercise the remainder handling.
+        for chunk in input.chunks(173) {
+            via_vec.extend(a.process(chunk));
+            b.process_into(chunk, &mut via_into);
+        }
+        assert_eq!(via_vec.len(), via_into.len());
+        assert!(via_vec.iter().zip(&via_into).all(|(x, y)| x == y));
     }
 }

@@ -457,6 +457,14 @@ pub fn load_lenient(
     let (secrets, secret_errors) = resolver.resolve_all(&config, &file_source.to_string());
     errors.extend(secret_errors);
     warnings.append(&mut resolver.warnings);
+    if config.dialin && config.runner_transport == "daily" && secrets.daily_api_key().is_none() {
+        errors.push(error_line(
+            "dialin",
+            "the Daily dial-in webhook needs a Daily API key: no key found in DAILY_API_KEY, \
+             the keyring or the config file (api_keys.daily_api_key)",
+            &source_of("dialin"),
+        ));
+    }
     let loaded = Loaded {
         config,
         secrets,

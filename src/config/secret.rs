@@ -115,6 +115,13 @@ pub struct Secrets {
 }
 
 impl Secrets {
+    /// The Daily REST key: `api_keys.daily_api_key`, else `api_keys.daily` (`DAILY_API_KEY`).
+    pub fn daily_api_key(&self) -> Option<&Resolved> {
+        self.api_keys
+            .get("daily_api_key")
+            .or_else(|| self.api_keys.get("daily"))
+    }
+
     /// Every resolved secret with its source.
     pub fn all(&self) -> impl Iterator<Item = &Resolved> {
         self.server_keys
@@ -383,6 +390,11 @@ impl SecretResolver<'_> {
             if let Some(name) = var.strip_prefix("VOXRAY_API_KEYS__") {
                 names.push(name.to_ascii_lowercase());
             }
+        }
+        // Daily (dial-in rooms) needs its key even when `api_keys` does not name it, so
+        // `DAILY_API_KEY` alone is enough (`config.md` §6.4, `http.md` §10).
+        if config.runner_transport == "daily" && !names.iter().any(|n| n == "daily") {
+            names.push("daily_api_key".into());
         }
         names.sort();
         names.dedup();

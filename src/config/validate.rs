@@ -234,6 +234,24 @@ pub fn check_semantics(config: &mut Config, source_of: &dyn Fn(&str) -> Source) 
         ));
     }
 
+    for (key, value) in [
+        ("daily_api_url", &config.daily_api_url),
+        ("twilio_api_base_url", &config.twilio_api_base_url),
+        ("telnyx_api_base_url", &config.telnyx_api_base_url),
+        ("plivo_api_base_url", &config.plivo_api_base_url),
+    ] {
+        let ok = url::Url::parse(value).is_ok_and(|u| {
+            matches!(u.scheme(), "http" | "https") && u.has_host() && u.query().is_none()
+        });
+        if !ok {
+            errors.push(error_line(
+                key,
+                &format!("expected an http(s) URL without query, e.g. \"https://api.example.com\", got {value:?}"),
+                &source_of(key),
+            ));
+        }
+    }
+
     let table = &config.transcripts.table_name;
     if table.is_empty() || !table.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
         errors.push(error_line(
@@ -312,6 +330,29 @@ mod tests {
             normalize_origin("http://a.example:80").unwrap(),
             "http://a.example"
         );
+    }
+
+    #[test]
+    fn rest_base_urls_must_be_http_urls() {
+        let mut c = Config::default();
+        assert!(check_semantics(&mut c, &|_| Source::Default).is_empty());
+        c.daily_api_url = "http://127.0.0.1:9/v1".into();
+        c.twilio_api_base_url = "ftp://api.twilio.com".into();
+        c.plivo_api_base_url = "api.plivo.com".into();
+        c.telnyx_api_base_url = "https://api.telnyx.com?x=1".into();
+        let errors = check_semantics(&mut c, &|_| Source::Default);
+        assert_eq!(errors.len(), 3, "{errors:?}");
+        for key in [
+            "twilio_api_base_url",
+            "plivo_api_base_url",
+            "telnyx_api_base_url",
+        ] {
+            assert!(
+                errors
+                    .iter()
+                    .any(|e| e.starts_with(&format!("{key}: expected an http(s) URL")))
+            );
+        }
     }
 
     #[test]

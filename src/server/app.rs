@@ -97,6 +97,12 @@ pub enum RouteKind {
     Docs,
     /// `GET|HEAD /` (the built-in browser client).
     Root,
+    /// `/` when `runner_transport` is a carrier: `GET|HEAD` the client, `POST` the carrier's
+    /// voice webhook (`http.md` §11; own signature check, not the API key).
+    CarrierRoot,
+    /// `POST /daily-dialin-webhook` with `runner_transport: "daily"` and `dialin: true`
+    /// (`http.md` §10; own secret check, not the API key).
+    DailyDialin,
 }
 
 impl RouteKind {
@@ -115,7 +121,15 @@ impl RouteKind {
             }
             "/openapi.json" | "/swagger" if config.docs_enabled => Self::Docs,
             p if config.docs_enabled && p.starts_with("/swagger/") => Self::Docs,
+            "/" if crate::telephony::Carrier::from_runner_transport(&config.runner_transport)
+                .is_some() =>
+            {
+                Self::CarrierRoot
+            }
             "/" => Self::Root,
+            "/daily-dialin-webhook" if config.dialin && config.runner_transport == "daily" => {
+                Self::DailyDialin
+            }
             p if rtc && is_session_offer_path(p) => Self::SessionOffer,
             _ => return None,
         };
@@ -125,7 +139,8 @@ impl RouteKind {
     /// Methods the route answers (besides `OPTIONS`).
     pub fn methods(self) -> &'static [Method] {
         match self {
-            Self::Start | Self::WebrtcOffer => &[Method::POST],
+            Self::Start | Self::WebrtcOffer | Self::DailyDialin => &[Method::POST],
+            Self::CarrierRoot => &[Method::GET, Method::HEAD, Method::POST],
             Self::ApiOffer | Self::SessionOffer => &[Method::POST, Method::PATCH],
             Self::Ws => &[Method::GET],
             Self::Health | Self::Ready | Self::Metrics | Self::Docs | Self::Root => {
@@ -146,7 +161,17 @@ impl RouteKind {
             Self::Ready => "ready",
             Self::Metrics => "metrics",
             Self::Docs => "docs",
-            Self::Root => "root",
+            Self::Root | Self::CarrierRoot => "root",
+            Self::DailyDialin => "daily_dialin_webhook",
+        }
+    }
+
+    /// The `route` label of a request with `method` on this route: `POST /` in telephony
+    /// mode is `telephony_webhook`, everything else [`RouteKind::label`].
+    pub fn label_for(self, method: &Method) -> &'static str {
+        match self {
+            Self::CarrierRoot if method == Method::POST => "telephony_webhook",
+            other => other.label(),
         }
     }
 
@@ -163,7 +188,11 @@ impl RouteKind {
     fn no_store(self) -> bool {
         matches!(
             self,
-            Self::Start | Self::WebrtcOffer | Self::ApiOffer | Self::SessionOffer
+            Self::Start
+                | Self::WebrtcOffer
+                | Self::ApiOffer
+                | Self::SessionOffer
+                | Self::DailyDialin
         )
     }
 }
@@ -202,7 +231,7 @@ async fn gate(State(state): State<AppState>, mut req: Request, next: Next) -> Re
     let method = req.method().clone();
     let origin = req.headers().get(header::ORIGIN).cloned();
     let route = RouteKind::matching(req.uri().path(), &state.config);
-    let label = route.map_or("unmatched", RouteKind::label);
+    let label = route.map_or("unmatched", |r| r.label_for(&method));
     state.metrics.http_in_flight.inc();
 
     let span = tracing::info_span!("request", request_id = %id, method = %method, route = label);
@@ -318,6 +347,14 @@ pub fn router(state: AppState) -> Router {
         .route("/ready", get(routes::health::ready))
         .route("/api/v1/ready", get(routes::health::ready))
         .route("/", get(routes::client::index));
+    if crate::telephony::Carrier::from_runner_transport(&state.config.runner_transport).is_some() {
+        // The carrier's voice webhook shares `/` with the client page. `/telephony/ws` comes
+        // with the media pipeline.
+        app = app.route("/", post(routes::telephony::webhook));
+    }
+    if state.config.dialin && state.config.runner_transport == "daily" {
+        app = app.route("/daily-dialin-webhook", post(routes::dialin::webhook));
+    }
     if state.config.transport.websocket() {
         app = app.route("/ws", get(routes::ws::upgrade));
     }

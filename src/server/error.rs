@@ -125,6 +125,15 @@ impl ApiError {
         )
         .header(header::UPGRADE, "websocket")
     }
+    /// 502 `upstream_error`: a REST service the request depends on (Daily) failed or timed
+    /// out (`http.md` §3, §10).
+    pub fn upstream() -> Self {
+        Self::new(
+            StatusCode::BAD_GATEWAY,
+            "upstream_error",
+            "upstream service failed",
+        )
+    }
     /// 503 `too_many_sessions` with `Retry-After: 5`.
     pub fn too_many_sessions() -> Self {
         Self::new(

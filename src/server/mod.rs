@@ -62,6 +62,9 @@ pub async fn run(loaded: Loaded, opts: LoadOptions) -> Result<(), ServeError> {
     for w in &loaded.warnings {
         tracing::warn!("{w}");
     }
+    for w in crate::telephony::startup_warnings(&config, &loaded.secrets) {
+        tracing::warn!("{w}");
+    }
     for i in &loaded.infos {
         tracing::info!("{i}");
     }

@@ -771,7 +771,7 @@ fn telephony_auth(ctx: &Context<'_>) -> Outcome {
             Outcome::flag(
                 Status::Warn,
                 evidence,
-                "This carrier signs nothing: restrict /telephony/ws and POST / to the carrier's IP ranges at the firewall.",
+                "This carrier signs nothing voxray checks: allow POST / and /telephony/ws only from the carrier's published signalling and media IP ranges (firewall, security group or reverse-proxy allow list); set its REST credentials so voxray can hang up calls.",
             )
         }
     }

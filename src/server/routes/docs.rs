@@ -41,6 +41,44 @@ fn op(summary: &str, protected: bool, ok_code: &str, ok: &str, body: Option<&str
     o
 }
 
+/// `POST /` in telephony mode (`wire.md` §3.5): form in, XML (or Exotel's JSON) out.
+fn carrier_webhook() -> Value {
+    json!({
+        "summary": "Carrier voice webhook (runner_transport twilio|telnyx|plivo|exotel): answers TwiML / Telnyx / Plivo XML pointing at /telephony/ws (Exotel: JSON note)",
+        "parameters": [{"name": "X-Twilio-Signature", "in": "header", "required": false,
+                        "description": "Required for Twilio when twilio_auth_token is set",
+                        "schema": {"type": "string"}}],
+        "requestBody": {"required": false, "content": {"application/x-www-form-urlencoded": {"schema": {"type": "object"}}}},
+        "responses": {
+            "200": {"description": "Stream instructions", "content": {
+                "application/xml": {"schema": {"type": "string"}},
+                "application/json": {"schema": {"type": "object", "properties": {
+                    "websocketUrl": {"type": "string"}, "note": {"type": "string"}}}}}},
+            "400": error_response("Body too large"),
+            "401": error_response("Missing or invalid X-Twilio-Signature")
+        }
+    })
+}
+
+/// `POST /daily-dialin-webhook` (`http.md` §10).
+fn daily_dialin() -> Value {
+    json!({
+        "summary": "Daily dial-in webhook (runner_transport daily, dialin true): creates the room and owner token",
+        "parameters": [{"name": "X-Webhook-Secret", "in": "header", "required": false,
+                        "description": "Required when daily_dialin_webhook_secret is set",
+                        "schema": {"type": "string"}}],
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/DialinWebhook"}}}},
+        "responses": {
+            "200": {"description": "Room created ({dailyRoom, dailyToken, sessionId}) or {status: OK} for the test ping"},
+            "400": error_response("Invalid JSON or body too large"),
+            "401": error_response("Missing or invalid X-Webhook-Secret"),
+            "422": error_response("From, To, callId or callDomain missing"),
+            "502": error_response("Daily REST API failed or timed out"),
+            "503": error_response("Session limit reached or shutting down")
+        }
+    })
+}
+
 /// The OpenAPI 3.1 document.
 pub fn openapi() -> Value {
     let id_param = json!([{"name": "id", "in": "path", "required": true, "schema": {"type": "string", "format": "uuid"}}]);
@@ -80,7 +118,11 @@ pub fn openapi() -> Value {
             "/metrics": {"get": op("Prometheus metrics (text format 0.0.4)", false, "200", "Metrics", None)},
             "/openapi.json": {"get": op("This document", false, "200", "OpenAPI document", None)},
             "/swagger/": {"get": op("Swagger UI", false, "200", "HTML", None)},
-            "/": {"get": op("Built-in browser client", false, "200", "HTML", None)}
+            "/": {
+                "get": op("Built-in browser client", false, "200", "HTML", None),
+                "post": carrier_webhook()
+            },
+            "/daily-dialin-webhook": {"post": daily_dialin()}
         },
         "components": {
             "securitySchemes": {
@@ -101,6 +143,11 @@ pub fn openapi() -> Value {
                     "sdp": {"type": "string"}, "type": {"type": "string", "enum": ["offer"]},
                     "pc_id": {"type": "string"}, "restart_pc": {"type": "boolean"},
                     "requestData": {"type": "object"}, "offer": {"type": "string"}}},
+                "DialinWebhook": {"type": "object", "properties": {
+                    "From": {"type": "string"}, "To": {"type": "string"},
+                    "callId": {"type": "string"}, "callDomain": {"type": "string"},
+                    "sipHeaders": {"type": "object"},
+                    "test": {"type": "boolean", "description": "truthy (true, non-empty string, non-zero number): Daily's verification ping"}}},
                 "IceCandidates": {"type": "object", "required": ["pc_id", "candidates"], "properties": {
                     "pc_id": {"type": "string"},
                     "candidates": {"type": "array", "items": {"type": "object", "properties": {

@@ -1,11 +1,13 @@
 //! Route handlers, one file per surface of `http.md` §2.
 
 pub mod client;
+pub mod dialin;
 pub mod docs;
 pub mod health;
 pub mod metrics;
 pub mod offer;
 pub mod start;
+pub mod telephony;
 pub mod ws;
 
 use axum::Json;
