@@ -14,8 +14,10 @@
 //!   body limits, graceful shutdown, route handlers.
 //! - [`session`]: admission (`max_sessions`), pending sessions from `/start`, lifecycle, and
 //!   the one-time WebSocket tokens.
-//! - [`transport`]: wire ↔ frames: the `/ws` transport and the protobuf/JSON/raw serializers,
-//!   the WebRTC transport (webrtc-rs peer connections, Opus, RTVI data channel).
+//! - [`transport`]: wire ↔ frames: the `/ws` driver with per-session protobuf/JSON/raw
+//!   serializers, the WebRTC transport (webrtc-rs peer connections, Opus, RTVI data channel),
+//!   inbound audio normalisation and the one shared output stage (pacing, re-chunking,
+//!   interruption flush, bot speaking events).
 //! - [`pipeline`]: frames, the processor contract and its runner (bounded channels, system
 //!   frames first, interruptible), the per-session context, the pipeline builder, the user
 //!   turn stage and the agents (`echo`, `parrot`).
