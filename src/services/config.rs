@@ -602,6 +602,38 @@ mod tests {
     }
 
     #[test]
+    fn the_resolver_finds_a_selected_providers_key_in_its_env_var() {
+        use crate::config::secret::{NoKeyring, SecretResolver};
+        let c = Config {
+            provider: "openai".into(),
+            llm_provider: "grok".into(),
+            model: "grok-3".into(),
+            ..Config::default()
+        };
+        let env: std::collections::BTreeMap<String, String> = [
+            ("OPENAI_API_KEY", "sk-proj-Qm7Tz2Lk9Vb4Xw8Rj3Hn"),
+            ("XAI_API_KEY", "xai-Hq4Wm8Zt2Kc7Vn5Lp1Rx"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let mut r = SecretResolver {
+            env: &env,
+            keyring: &NoKeyring,
+            config_dir: None,
+            warnings: Vec::new(),
+        };
+        let (secrets, errors) = r.resolve_all(&c, "config.json");
+        assert!(errors.is_empty(), "{errors:?}");
+        let s = Services::from_config(&c, &secrets, None).unwrap();
+        assert_eq!(s.llm.unwrap().provider(), "grok");
+        assert_eq!(
+            s.endpoints[1].1.key.as_ref().unwrap().expose(),
+            "xai-Hq4Wm8Zt2Kc7Vn5Lp1Rx"
+        );
+    }
+
+    #[test]
     fn key_names_of_configured_providers() {
         let c = Config {
             provider: "openai".into(),
