@@ -801,3 +801,194 @@ async fn stt_server_errors_are_retried() {
     assert_eq!(stt.transcribe(&[0i16; 1600]).await.unwrap(), "second try");
     assert_eq!(fake.requests().len(), 2);
 }
+
+// ------------------------------------------------------------------ Deepgram live
+
+mod deepgram {
+    use super::*;
+    use crate::fakes::deepgram::{DeepgramFake, DgScript};
+    use voxray::services::stt::deepgram::{DeepgramStt, DeepgramTiming};
+    use voxray::services::{StreamingSpeechToText, SttEvent};
+
+    fn client(fake: &DeepgramFake, metrics: Option<&Metrics>) -> DeepgramStt {
+        let mut e = ep("deepgram", fake.base_url(), "nova-3");
+        e.language = "en".into();
+        DeepgramStt::new(e, metrics).with_timing(DeepgramTiming {
+            reconnect: vec![Duration::from_millis(20), Duration::from_millis(40)],
+            keep_alive: Duration::from_millis(300),
+            ..DeepgramTiming::default()
+        })
+    }
+
+    /// 20 ms of PCM at 16 kHz.
+    fn frame() -> Vec<i16> {
+        (0..320).map(|i| (i * 37 % 2000) as i16).collect()
+    }
+
+    async fn next_final(s: &mut Box<dyn voxray::services::SttSession>) -> SttEvent {
+        loop {
+            let ev = tokio::time::timeout(Duration::from_secs(10), s.next_event())
+                .await
+                .expect("an event within 10 s")
+                .expect("session open");
+            if matches!(ev, SttEvent::Final { .. } | SttEvent::Error(_)) {
+                return ev;
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn live_wire_format_interims_finalize_and_close() {
+        let fake = DeepgramFake::start(KEY).await;
+        fake.push_transcript("what is the weather");
+        let metrics = Metrics::new();
+        let stt = client(&fake, Some(&metrics));
+        let mut s = stt.open();
+        // Sent at once: the first frames go out before the socket is open (buffered).
+        for _ in 0..50 {
+            s.send_audio(&frame());
+        }
+        let first = tokio::time::timeout(Duration::from_secs(10), s.next_event())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(first, SttEvent::Interim("hello".into()));
+        s.finalize();
+        assert_eq!(
+            next_final(&mut s).await,
+            SttEvent::Final {
+                text: "what is the weather".into(),
+                speech_final: true,
+                from_finalize: true
+            }
+        );
+        s.close().await;
+        let conns = fake.wait_for(|c| c.first().is_some_and(|c| c.ended)).await;
+        assert_eq!(conns.len(), 1);
+        let c = &conns[0];
+        assert_eq!(c.auth.as_deref(), Some(format!("Token {KEY}").as_str()));
+        assert_eq!(
+            c.query,
+            "model=nova-3&encoding=linear16&sample_rate=16000&channels=1&interim_results=true&punctuate=true&smart_format=true&endpointing=300&utterance_end_ms=1000&vad_events=true&language=en"
+        );
+        assert_eq!(c.audio_bytes, 50 * 640, "every buffered frame arrived");
+        assert_eq!(c.controls, vec!["Finalize", "CloseStream"]);
+        assert_eq!(
+            metric(&metrics, "voxray_stt_ttfb_seconds_count", &["deepgram"]),
+            1.0
+        );
+    }
+
+    #[tokio::test]
+    async fn keep_alive_when_no_audio_flows() {
+        let fake = DeepgramFake::start(KEY).await;
+        let stt = client(&fake, None);
+        let s = stt.open();
+        fake.wait_for(|c| {
+            c.first()
+                .is_some_and(|c| c.controls.iter().any(|k| k == "KeepAlive"))
+        })
+        .await;
+        drop(s);
+    }
+
+    #[tokio::test]
+    async fn lost_socket_reconnects_and_sends_buffered_audio() {
+        let fake = DeepgramFake::start(KEY).await;
+        fake.push(DgScript::DropAfterBytes(6400));
+        let metrics = Metrics::new();
+        let stt = client(&fake, Some(&metrics));
+        let mut s = stt.open();
+        for _ in 0..10 {
+            s.send_audio(&frame());
+        }
+        // The fake closes with 1011 after 10 frames; keep talking meanwhile.
+        fake.wait_for(|c| c.first().is_some_and(|c| c.ended)).await;
+        for _ in 0..25 {
+            s.send_audio(&frame());
+        }
+        // Frames written into the socket between the fake's close and the client reading it
+        // are lost (at most a few); the rest was buffered and arrives on the new socket.
+        let conns = fake
+            .wait_for(|c| c.len() == 2 && c[1].audio_bytes >= 20 * 640)
+            .await;
+        assert!(conns[1].accepted);
+        assert!(conns[1].audio_bytes <= 25 * 640);
+        s.finalize();
+        assert!(matches!(
+            next_final(&mut s).await,
+            SttEvent::Final {
+                from_finalize: true,
+                ..
+            }
+        ));
+        assert!(
+            metric(
+                &metrics,
+                "voxray_provider_retries_total",
+                &["stt", "deepgram"]
+            ) >= 1.0
+        );
+        s.close().await;
+    }
+
+    #[tokio::test]
+    async fn refused_handshake_401_is_not_retried() {
+        let fake = DeepgramFake::start("another-key").await;
+        let stt = client(&fake, None);
+        let mut s = stt.open();
+        let ev = next_final(&mut s).await;
+        match ev {
+            SttEvent::Error(e) => {
+                assert!(e.is_auth(), "{e:?}");
+                assert!(!format!("{e:?}").contains(KEY));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            tokio::time::timeout(Duration::from_secs(5), s.next_event())
+                .await
+                .unwrap(),
+            None,
+            "the session ends"
+        );
+        assert_eq!(fake.conns().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn server_errors_follow_the_reconnect_schedule_then_give_up() {
+        let fake = DeepgramFake::start(KEY).await;
+        for _ in 0..3 {
+            fake.push(DgScript::Reject(503));
+        }
+        let metrics = Metrics::new();
+        let stt = client(&fake, Some(&metrics));
+        let mut s = stt.open();
+        match next_final(&mut s).await {
+            SttEvent::Error(e) => assert_eq!(e.status(), Some(503)),
+            other => panic!("{other:?}"),
+        }
+        // One attempt plus the two scheduled reconnects.
+        assert_eq!(fake.conns().len(), 3);
+        assert_eq!(
+            metric(
+                &metrics,
+                "voxray_provider_retries_total",
+                &["stt", "deepgram"]
+            ),
+            2.0
+        );
+    }
+
+    #[tokio::test]
+    async fn default_reconnect_schedule() {
+        let t = DeepgramTiming::default();
+        assert_eq!(
+            t.reconnect,
+            [250, 500, 1000, 2000, 4000]
+                .map(Duration::from_millis)
+                .to_vec()
+        );
+        assert_eq!(t.keep_alive, Duration::from_secs(5));
+    }
+}

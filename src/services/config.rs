@@ -7,6 +7,7 @@ use std::sync::Arc;
 use super::error::Stage;
 use super::llm::anthropic::AnthropicLlm;
 use super::llm::openai::OpenAiLlm;
+use super::stt::deepgram::DeepgramStt;
 use super::stt::openai::OpenAiStt;
 use super::tts::elevenlabs::ElevenLabsTts;
 use super::tts::openai::OpenAiTts;
@@ -167,7 +168,7 @@ fn table() -> Vec<Row> {
 const NOT_AVAILABLE: &[&str] = &["google", "sarvam"];
 
 /// Providers of the table whose client is not in this build yet.
-const UNBUILT: &[&str] = &["deepgram", "cartesia"];
+const UNBUILT: &[&str] = &["cartesia"];
 
 /// The `api_keys` names of the providers `config` selects (`grok` → `xai`), for the secret
 /// resolver to resolve even when `api_keys` does not list them.
@@ -239,6 +240,12 @@ impl Services {
         let mut services = Services::default();
         for (stage, family, ep) in plans {
             match (stage, family) {
+                (Stage::Stt, Family::Deepgram) => {
+                    services.stt = Some(SttService::Streaming(Arc::new(DeepgramStt::new(
+                        ep.clone(),
+                        metrics,
+                    ))))
+                }
                 (Stage::Stt, _) => {
                     services.stt = Some(SttService::Batch(Arc::new(OpenAiStt::new(
                         ep.clone(),
@@ -631,6 +638,20 @@ mod tests {
             s.endpoints[1].1.key.as_ref().unwrap().expose(),
             "xai-Hq4Wm8Zt2Kc7Vn5Lp1Rx"
         );
+    }
+
+    #[test]
+    fn deepgram_is_streaming_with_a_ws_base() {
+        let c = Config {
+            stt_provider: "deepgram".into(),
+            stt_base_url: "http://127.0.0.1:9999/".into(),
+            ..Config::default()
+        };
+        let s = Services::from_config(&c, &secrets(&[("deepgram", "d")]), None).unwrap();
+        assert!(matches!(s.stt, Some(SttService::Streaming(_))));
+        assert_eq!(s.endpoints[0].1.base_url, "ws://127.0.0.1:9999");
+        assert_eq!(s.endpoints[0].1.model, "nova-3");
+        assert_eq!(s.endpoints[0].1.language, "en");
     }
 
     #[test]

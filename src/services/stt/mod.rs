@@ -1,6 +1,7 @@
 //! Speech-to-text providers: batch OpenAI-compatible `/audio/transcriptions` ([`openai`],
 //! `providers.md` §2.2) and Deepgram live over WebSocket ([`deepgram`], §3).
 
+pub mod deepgram;
 pub mod openai;
 
 /// A WAV file (44-byte RIFF/WAVE header, PCM 16-bit mono) holding `pcm` at `sample_rate` Hz.
