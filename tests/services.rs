@@ -992,3 +992,229 @@ mod deepgram {
         assert_eq!(t.keep_alive, Duration::from_secs(5));
     }
 }
+
+// ------------------------------------------------------------------ Cartesia
+
+mod cartesia {
+    use super::*;
+    use crate::fakes::cartesia::{CaScript, CartesiaFake, MS_PER_CHAR};
+    use voxray::services::tts::cartesia::CartesiaTts;
+    use voxray::services::{StreamingTextToSpeech, TtsSession, TtsTurnEvent};
+
+    fn client(fake: &CartesiaFake, metrics: Option<&Metrics>) -> CartesiaTts {
+        let mut e = ep("cartesia", fake.base_url(), "sonic-3");
+        e.voice = "a0e99841-438c-4a64-b679-ae501e7d6091".into();
+        CartesiaTts::new(e, metrics)
+    }
+
+    /// Events until the turn's `Done` or `Error` (inclusive).
+    async fn turn_events(s: &mut Box<dyn TtsSession>) -> Vec<TtsTurnEvent> {
+        let mut out = Vec::new();
+        loop {
+            let ev = tokio::time::timeout(Duration::from_secs(10), s.next_event())
+                .await
+                .expect("an event within 10 s")
+                .expect("session open");
+            let last = matches!(ev, TtsTurnEvent::Done(_) | TtsTurnEvent::Error(..));
+            out.push(ev);
+            if last {
+                return out;
+            }
+        }
+    }
+
+    fn audio_of(events: &[TtsTurnEvent], turn: u64) -> Vec<u8> {
+        let mut pcm = Vec::new();
+        for e in events {
+            if let TtsTurnEvent::Event(
+                t,
+                TtsEvent::Audio {
+                    pcm: p,
+                    sample_rate,
+                },
+            ) = e
+            {
+                assert_eq!((*t, *sample_rate), (turn, 24_000));
+                pcm.extend_from_slice(p);
+            }
+        }
+        pcm
+    }
+
+    #[tokio::test]
+    async fn contexts_per_turn_with_timestamps() {
+        let fake = CartesiaFake::start(KEY).await;
+        let metrics = Metrics::new();
+        let tts = client(&fake, Some(&metrics));
+        let mut s = tts.open();
+        s.push_text(1, "Hello there. ");
+        s.push_text(1, "How are you? ");
+        s.end_turn(1);
+        let events = turn_events(&mut s).await;
+        assert_eq!(events.last(), Some(&TtsTurnEvent::Done(1)));
+        let mut expected = fakes::tone(MS_PER_CHAR * 13, 24_000);
+        expected.extend(fakes::tone(MS_PER_CHAR * 13, 24_000));
+        assert_eq!(audio_of(&events, 1), expected);
+        let words: Vec<String> = events
+            .iter()
+            .filter_map(|e| match e {
+                TtsTurnEvent::Event(1, TtsEvent::Words(w)) => Some(w.clone()),
+                _ => None,
+            })
+            .flatten()
+            .map(|w| w.word)
+            .collect();
+        assert_eq!(words, ["Hello", "there.", "How", "are", "you?"]);
+
+        let msgs = fake.messages();
+        assert_eq!(msgs.len(), 3);
+        let id = msgs[0]["context_id"].as_str().unwrap().to_string();
+        assert_eq!(uuid::Uuid::parse_str(&id).unwrap().get_version_num(), 4);
+        assert_eq!(
+            msgs[0],
+            serde_json::json!({"model_id":"sonic-3","transcript":"Hello there. ",
+                "voice":{"mode":"id","id":"a0e99841-438c-4a64-b679-ae501e7d6091"},
+                "output_format":{"container":"raw","encoding":"pcm_s16le","sample_rate":24000},
+                "language":"en","context_id":id,"continue":true,"add_timestamps":true})
+        );
+        assert_eq!(msgs[1]["transcript"], "How are you? ");
+        assert_eq!(msgs[1]["context_id"], id.as_str());
+        assert_eq!(
+            (&msgs[2]["transcript"], &msgs[2]["continue"]),
+            (&serde_json::json!(""), &serde_json::json!(false))
+        );
+        // The next turn gets a fresh context on the same socket.
+        s.push_text(2, "Bye. ");
+        s.end_turn(2);
+        let events = turn_events(&mut s).await;
+        assert_eq!(events.last(), Some(&TtsTurnEvent::Done(2)));
+        let msgs = fake.messages();
+        assert_ne!(msgs[3]["context_id"], id.as_str());
+        assert_eq!(*fake.state.handshakes.lock().unwrap(), 1);
+        assert_eq!(
+            metric(&metrics, "voxray_tts_ttfb_seconds_count", &["cartesia"]),
+            2.0
+        );
+    }
+
+    #[tokio::test]
+    async fn cancel_stops_the_turn_and_the_next_turn_works() {
+        let fake = CartesiaFake::start(KEY).await;
+        fake.set_gap(Duration::from_millis(30));
+        let tts = client(&fake, None);
+        let mut s = tts.open();
+        s.push_text(1, "A long first sentence that takes a while to say. ");
+        let first = tokio::time::timeout(Duration::from_secs(10), s.next_event())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(matches!(first, TtsTurnEvent::Event(1, _)), "{first:?}");
+        s.cancel_turn(1);
+        let id = fake.messages()[0]["context_id"].clone();
+        fake.wait_message(|m| m["cancel"] == serde_json::json!(true) && m["context_id"] == id)
+            .await;
+        s.push_text(2, "Second. ");
+        s.end_turn(2);
+        let events = turn_events(&mut s).await;
+        assert_eq!(events.last(), Some(&TtsTurnEvent::Done(2)));
+        assert!(
+            events.iter().all(|e| !matches!(
+                e,
+                TtsTurnEvent::Event(1, _) | TtsTurnEvent::Done(1) | TtsTurnEvent::Error(1, _)
+            )),
+            "nothing of the cancelled turn after the cancel: {events:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn error_messages_in_both_shapes_end_the_turn_only() {
+        let fake = CartesiaFake::start(KEY).await;
+        fake.push(CaScript::ErrorStatusForm);
+        fake.push(CaScript::ErrorTitleForm);
+        let metrics = Metrics::new();
+        let tts = client(&fake, Some(&metrics));
+        let mut s = tts.open();
+        for (turn, want) in [
+            (1u64, "500: internal server error"),
+            (
+                2,
+                "Invalid voice: The voice id does not exist. (voice_not_found)",
+            ),
+        ] {
+            s.push_text(turn, "Hi. ");
+            s.end_turn(turn);
+            let events = turn_events(&mut s).await;
+            match events.last().unwrap() {
+                TtsTurnEvent::Error(t, ServiceError::Provider { detail, .. }) => {
+                    assert_eq!((*t, detail.as_str()), (turn, want))
+                }
+                e => panic!("{e:?}"),
+            }
+        }
+        s.push_text(3, "Fine. ");
+        s.end_turn(3);
+        assert_eq!(
+            turn_events(&mut s).await.last(),
+            Some(&TtsTurnEvent::Done(3))
+        );
+        assert_eq!(
+            metric(
+                &metrics,
+                "voxray_provider_errors_total",
+                &["tts", "cartesia"]
+            ),
+            2.0
+        );
+    }
+
+    #[tokio::test]
+    async fn refused_handshake_401_is_not_retried() {
+        let fake = CartesiaFake::start("other").await;
+        let tts = client(&fake, None);
+        let mut s = tts.open();
+        s.push_text(1, "Hi. ");
+        match turn_events(&mut s).await.last().unwrap() {
+            TtsTurnEvent::Error(1, e) => assert!(e.is_auth(), "{e:?}"),
+            e => panic!("{e:?}"),
+        }
+        assert_eq!(*fake.state.handshakes.lock().unwrap(), 1);
+    }
+
+    #[tokio::test]
+    async fn handshake_503_is_retried() {
+        let fake = CartesiaFake::start(KEY).await;
+        fake.push(CaScript::Reject(503));
+        let tts = client(&fake, None);
+        let mut s = tts.open();
+        s.push_text(1, "Hi. ");
+        s.end_turn(1);
+        assert_eq!(
+            turn_events(&mut s).await.last(),
+            Some(&TtsTurnEvent::Done(1))
+        );
+        assert_eq!(*fake.state.handshakes.lock().unwrap(), 2);
+    }
+
+    #[tokio::test]
+    async fn socket_lost_mid_turn_ends_it_and_the_next_turn_reconnects() {
+        let fake = CartesiaFake::start(KEY).await;
+        fake.push(CaScript::DropAfterChunks(2));
+        let tts = client(&fake, None);
+        let mut s = tts.open();
+        s.push_text(1, "A sentence long enough for several chunks. ");
+        s.end_turn(1);
+        let events = turn_events(&mut s).await;
+        assert_eq!(audio_of(&events, 1).len(), 2 * 4800);
+        assert!(matches!(
+            events.last().unwrap(),
+            TtsTurnEvent::Error(1, ServiceError::StreamCut { .. })
+        ));
+        s.push_text(2, "Again. ");
+        s.end_turn(2);
+        assert_eq!(
+            turn_events(&mut s).await.last(),
+            Some(&TtsTurnEvent::Done(2))
+        );
+        assert_eq!(*fake.state.handshakes.lock().unwrap(), 2);
+    }
+}

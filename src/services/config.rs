@@ -9,9 +9,10 @@ use super::llm::anthropic::AnthropicLlm;
 use super::llm::openai::OpenAiLlm;
 use super::stt::deepgram::DeepgramStt;
 use super::stt::openai::OpenAiStt;
+use super::tts::cartesia::CartesiaTts;
 use super::tts::elevenlabs::ElevenLabsTts;
 use super::tts::openai::OpenAiTts;
-use super::{DynLlm, DynTts, SpeechToText, StreamingSpeechToText};
+use super::{DynLlm, SpeechToText, StreamingSpeechToText, TtsService};
 use crate::config::secret::provider_env_vars;
 use crate::config::{Config, Secret, Secrets};
 use crate::metrics::Metrics;
@@ -167,9 +168,6 @@ fn table() -> Vec<Row> {
 /// Names listed in `config.md` §6.4 that this version does not provide.
 const NOT_AVAILABLE: &[&str] = &["google", "sarvam"];
 
-/// Providers of the table whose client is not in this build yet.
-const UNBUILT: &[&str] = &["cartesia"];
-
 /// The `api_keys` names of the providers `config` selects (`grok` → `xai`), for the secret
 /// resolver to resolve even when `api_keys` does not list them.
 pub fn configured_key_names(config: &Config) -> Vec<&'static str> {
@@ -205,7 +203,7 @@ pub struct Services {
     /// Language model, when configured.
     pub llm: Option<DynLlm>,
     /// Text to speech, when configured.
-    pub tts: Option<DynTts>,
+    pub tts: Option<TtsService>,
     /// The resolved endpoints by stage (keys inside are redacting [`Secret`]s), for
     /// `check --production` (plain `http` to a non-loopback host).
     pub endpoints: Vec<(Stage, Endpoint)>,
@@ -259,10 +257,22 @@ impl Services {
                     services.llm = Some(Arc::new(OpenAiLlm::new(ep.clone(), metrics)))
                 }
                 (Stage::Tts, Family::ElevenLabs) => {
-                    services.tts = Some(Arc::new(ElevenLabsTts::new(ep.clone(), metrics)))
+                    services.tts = Some(TtsService::PerSentence(Arc::new(ElevenLabsTts::new(
+                        ep.clone(),
+                        metrics,
+                    ))))
+                }
+                (Stage::Tts, Family::Cartesia) => {
+                    services.tts = Some(TtsService::Streaming(Arc::new(CartesiaTts::new(
+                        ep.clone(),
+                        metrics,
+                    ))))
                 }
                 (Stage::Tts, _) => {
-                    services.tts = Some(Arc::new(OpenAiTts::new(ep.clone(), metrics)))
+                    services.tts = Some(TtsService::PerSentence(Arc::new(OpenAiTts::new(
+                        ep.clone(),
+                        metrics,
+                    ))))
                 }
             }
             services.endpoints.push((stage, ep));
@@ -331,12 +341,6 @@ fn plan(config: &Config, secrets: &Secrets) -> Result<Vec<(Stage, Family, Endpoi
             errors.push(format!(
                 "{path}: provider {name:?} offers no {} (set {key_path} to one that does)",
                 stage.upper()
-            ));
-            continue;
-        }
-        if UNBUILT.contains(&name) {
-            errors.push(format!(
-                "{path}: provider {name:?} is not available in this build yet"
             ));
             continue;
         }
@@ -501,7 +505,7 @@ mod tests {
         let s = Services::from_config(&c, &secrets(&[("openai", "sk-test")]), None).unwrap();
         assert!(matches!(s.stt, Some(SttService::Batch(_))));
         assert_eq!(s.llm.as_ref().unwrap().model(), "gpt-4o-mini");
-        assert_eq!(s.tts.as_ref().unwrap().sample_rate(), 24_000);
+        assert!(matches!(&s.tts, Some(TtsService::PerSentence(t)) if t.sample_rate() == 24_000));
         assert_eq!(s.endpoints[0].1.base_url, "https://api.openai.com/v1");
         // The key never shows in Debug.
         assert!(!format!("{s:?}").contains("sk-test"));

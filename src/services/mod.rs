@@ -23,7 +23,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use futures_util::stream::BoxStream;
 
-pub use config::{Services, SttService, validate};
+pub use config::{Endpoint, Services, SttService, validate};
 pub use error::{ServiceError, Stage};
 
 /// Sample rate of STT input audio, Hz (PCM s16le mono).
@@ -256,6 +256,53 @@ pub trait TextToSpeech: Send + Sync {
     /// # Errors
     /// [`ServiceError`] when no attempt succeeded.
     async fn synthesize(&self, request: &TtsRequest) -> Result<TtsStream, ServiceError>;
+}
+
+/// One event of a streaming-input TTS session, tagged with the bot turn it belongs to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TtsTurnEvent {
+    /// Audio or word timestamps of turn `.0` (timestamps in ms from the turn's first audio).
+    Event(u64, TtsEvent),
+    /// All audio of turn `.0` was delivered.
+    Done(u64),
+    /// Turn `.0` failed; its remaining audio is abandoned (non-fatal for the session).
+    Error(u64, ServiceError),
+}
+
+/// Streaming-input TTS (Cartesia, `providers.md` §5): one socket per voice session, one
+/// provider context per bot turn, sentences appended as the LLM produces them.
+pub trait StreamingTextToSpeech: Send + Sync {
+    /// Provider name.
+    fn provider(&self) -> &str;
+    /// Output sample rate, Hz.
+    fn sample_rate(&self) -> u32;
+    /// Start a session; the socket opens on demand (first text) and reopens after a loss.
+    /// Dropping the session closes the socket.
+    fn open(&self) -> Box<dyn TtsSession>;
+}
+
+/// A streaming-input TTS session. Methods queue commands for the session's socket task and
+/// never block on the network.
+#[async_trait]
+pub trait TtsSession: Send {
+    /// Append a sentence (trailing space kept) to bot turn `turn`. The first text of a new
+    /// turn opens a fresh context; an unfinished older turn is cancelled first.
+    fn push_text(&mut self, turn: u64, sentence: &str);
+    /// No more text for `turn`; [`TtsTurnEvent::Done`] follows its last audio.
+    fn end_turn(&mut self, turn: u64);
+    /// Barge-in: cancel `turn` (provider `cancel`); none of its later audio is delivered.
+    fn cancel_turn(&mut self, turn: u64);
+    /// Next event, `None` once the session is closed.
+    async fn next_event(&mut self) -> Option<TtsTurnEvent>;
+}
+
+/// The chosen TTS: request per sentence, or streaming input with contexts.
+#[derive(Clone)]
+pub enum TtsService {
+    /// OpenAI-compatible or ElevenLabs HTTP: one request per sentence.
+    PerSentence(Arc<dyn TextToSpeech>),
+    /// Cartesia: one context per bot turn over a session socket.
+    Streaming(Arc<dyn StreamingTextToSpeech>),
 }
 
 /// Shared handles to the chosen providers.

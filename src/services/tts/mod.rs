@@ -3,6 +3,7 @@
 //! ([`cartesia`], §5). Shared here: the PCM re-chunker that keeps frames whole across reads
 //! and the streamed-WAV header reader.
 
+pub mod cartesia;
 pub mod elevenlabs;
 pub mod openai;
 
