@@ -1218,3 +1218,77 @@ mod cartesia {
         assert_eq!(*fake.state.handshakes.lock().unwrap(), 2);
     }
 }
+
+mod slow_connect {
+    use super::*;
+    use crate::fakes::cartesia::{CaScript, CartesiaFake};
+    use crate::fakes::deepgram::{DeepgramFake, DgScript};
+    use voxray::services::stt::deepgram::{DeepgramStt, DeepgramTiming};
+    use voxray::services::tts::cartesia::CartesiaTts;
+    use voxray::services::{StreamingSpeechToText, StreamingTextToSpeech, SttEvent, TtsTurnEvent};
+
+    #[tokio::test]
+    async fn slow_cartesia_handshake_times_out_and_is_retried() {
+        let fake = CartesiaFake::start(KEY).await;
+        fake.push(CaScript::SlowHandshake(Duration::from_secs(3)));
+        fake.set_latency(Duration::from_millis(80));
+        let mut e = ep("cartesia", fake.base_url(), "sonic-3");
+        e.voice = "v".into();
+        let tts = CartesiaTts::new(e, None).with_policy(fast(Policy::tts()));
+        let mut s = tts.open();
+        let t0 = Instant::now();
+        s.push_text(1, "Hi. ");
+        s.end_turn(1);
+        let first = tokio::time::timeout(Duration::from_secs(10), s.next_event())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(matches!(first, TtsTurnEvent::Event(1, _)), "{first:?}");
+        // 0.4 s handshake timeout + backoff + 80 ms scripted latency.
+        assert!(
+            t0.elapsed() >= Duration::from_millis(480),
+            "{:?}",
+            t0.elapsed()
+        );
+        assert_eq!(*fake.state.handshakes.lock().unwrap(), 2);
+    }
+
+    #[tokio::test]
+    async fn slow_deepgram_handshake_reconnects_and_keeps_the_audio() {
+        let fake = DeepgramFake::start(KEY).await;
+        fake.push(DgScript::SlowHandshake(Duration::from_secs(3)));
+        fake.set_latency(Duration::from_millis(100));
+        let stt = DeepgramStt::new(ep("deepgram", fake.base_url(), "nova-3"), None).with_timing(
+            DeepgramTiming {
+                reconnect: vec![Duration::from_millis(20)],
+                connect_timeout: Duration::from_millis(300),
+                ..DeepgramTiming::default()
+            },
+        );
+        let mut s = stt.open();
+        for _ in 0..10 {
+            s.send_audio(&[0i16; 320]);
+        }
+        let conns = fake
+            .wait_for(|c| c.len() == 2 && c[1].audio_bytes == 6400)
+            .await;
+        assert!(conns[1].accepted);
+        let t0 = Instant::now();
+        s.finalize();
+        loop {
+            match tokio::time::timeout(Duration::from_secs(10), s.next_event())
+                .await
+                .unwrap()
+                .unwrap()
+            {
+                SttEvent::Final { from_finalize, .. } => {
+                    assert!(from_finalize);
+                    break;
+                }
+                SttEvent::Error(e) => panic!("{e:?}"),
+                _ => {}
+            }
+        }
+        assert!(t0.elapsed() >= Duration::from_millis(100));
+    }
+}

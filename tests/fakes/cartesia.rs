@@ -35,6 +35,8 @@ pub enum CaScript {
     ErrorTitleForm,
     /// Close the socket (1011) after sending N chunks of the next context.
     DropAfterChunks(usize),
+    /// Answer the next handshake only after this long (slow connect).
+    SlowHandshake(Duration),
 }
 
 pub struct CaState {
@@ -46,6 +48,8 @@ pub struct CaState {
     pub handshakes: Mutex<usize>,
     /// Pause between audio chunks.
     pub gap: Mutex<Duration>,
+    /// Delay from a context's first text to its first message (the benchmark's TTS TTFB).
+    pub latency: Mutex<Duration>,
     changed: Notify,
 }
 
@@ -71,6 +75,7 @@ impl CartesiaFake {
             messages: Mutex::new(Vec::new()),
             handshakes: Mutex::new(0),
             gap: Mutex::new(Duration::from_millis(5)),
+            latency: Mutex::new(Duration::ZERO),
             changed: Notify::new(),
         });
         let app = axum::Router::new()
@@ -92,6 +97,11 @@ impl CartesiaFake {
     /// Queue a scripted behaviour.
     pub fn push(&self, s: CaScript) {
         self.state.script.lock().unwrap().push_back(s);
+    }
+
+    /// Delay from a context's first text to its first audio.
+    pub fn set_latency(&self, d: Duration) {
+        *self.state.latency.lock().unwrap() = d;
     }
 
     /// Pause between audio chunks.
@@ -160,13 +170,18 @@ async fn upgrade(
             None,
         );
     }
-    if let Some(CaScript::Reject(status)) = pop_script(&state, |s| matches!(s, CaScript::Reject(_)))
-    {
-        return json_response(
-            status,
-            json!({"title":"Error","message":"scripted refusal","error_code":"internal"}),
-            None,
-        );
+    match pop_script(&state, |s| {
+        matches!(s, CaScript::Reject(_) | CaScript::SlowHandshake(_))
+    }) {
+        Some(CaScript::Reject(status)) => {
+            return json_response(
+                status,
+                json!({"title":"Error","message":"scripted refusal","error_code":"internal"}),
+                None,
+            );
+        }
+        Some(CaScript::SlowHandshake(d)) => tokio::time::sleep(d).await,
+        _ => {}
     }
     ws.on_upgrade(move |socket| session(socket, state, conn))
         .into_response()
@@ -184,6 +199,8 @@ struct Context {
     ended: bool,
     sent: usize,
     drop_after: Option<usize>,
+    /// Nothing is sent for this context before this instant (latency).
+    not_before: tokio::time::Instant,
 }
 
 async fn session(mut socket: WebSocket, state: Arc<CaState>, conn: usize) {
@@ -191,6 +208,7 @@ async fn session(mut socket: WebSocket, state: Arc<CaState>, conn: usize) {
     // Contexts answered with an error or cancelled: later messages for them are ignored.
     let mut dead: Vec<String> = Vec::new();
     let gap = *state.gap.lock().unwrap();
+    let latency = *state.latency.lock().unwrap();
     loop {
         let has_work = contexts
             .iter()
@@ -223,7 +241,9 @@ async fn session(mut socket: WebSocket, state: Arc<CaState>, conn: usize) {
                     continue;
                 }
                 if !contexts.iter().any(|c| c.id == id) {
-                    match pop_script(&state, |s| !matches!(s, CaScript::Reject(_))) {
+                    match pop_script(&state, |s| {
+                        !matches!(s, CaScript::Reject(_) | CaScript::SlowHandshake(_))
+                    }) {
                         Some(CaScript::ErrorStatusForm) => {
                             dead.push(id.clone());
                             let e = json!({"type":"error","context_id":id,"status_code":500,"done":true,"error":"internal server error"});
@@ -236,8 +256,8 @@ async fn session(mut socket: WebSocket, state: Arc<CaState>, conn: usize) {
                             let _ = socket.send(Message::Text(e.to_string().into())).await;
                             continue;
                         }
-                        Some(CaScript::DropAfterChunks(n)) => contexts.push(Context::new(&id, Some(n))),
-                        _ => contexts.push(Context::new(&id, None)),
+                        Some(CaScript::DropAfterChunks(n)) => contexts.push(Context::new(&id, Some(n), latency)),
+                        _ => contexts.push(Context::new(&id, None, latency)),
                     }
                 }
                 let rate = v.pointer("/output_format/sample_rate").and_then(Value::as_u64).unwrap_or(24_000) as u32;
@@ -263,7 +283,12 @@ async fn session(mut socket: WebSocket, state: Arc<CaState>, conn: usize) {
                 }
             }
             _ = tokio::time::sleep(gap), if has_work => {
-                let Some(ctx) = contexts.iter_mut().find(|c| !c.pending.is_empty() || !c.stamps.is_empty() || c.ended) else { continue };
+                let now = tokio::time::Instant::now();
+                let Some(ctx) = contexts.iter_mut().find(|c| {
+                    c.not_before <= now && (!c.pending.is_empty() || !c.stamps.is_empty() || c.ended)
+                }) else {
+                    continue;
+                };
                 let out = if let Some(stamps) = ctx.stamps.pop_front() {
                     json!({"type":"timestamps","context_id":ctx.id,"status_code":206,"done":false,"word_timestamps":stamps})
                 } else if let Some(data) = ctx.pending.pop_front() {
@@ -287,8 +312,9 @@ async fn session(mut socket: WebSocket, state: Arc<CaState>, conn: usize) {
 }
 
 impl Context {
-    fn new(id: &str, drop_after: Option<usize>) -> Self {
+    fn new(id: &str, drop_after: Option<usize>, latency: Duration) -> Self {
         Self {
+            not_before: tokio::time::Instant::now() + latency,
             id: id.into(),
             pending: VecDeque::new(),
             stamps: VecDeque::new(),

@@ -28,6 +28,8 @@ pub enum DgScript {
     Reject(u16),
     /// Close with 1011 after this many audio bytes.
     DropAfterBytes(usize),
+    /// Answer the handshake only after this long (slow connect).
+    SlowHandshake(Duration),
 }
 
 /// One connection as the fake saw it.
@@ -52,6 +54,8 @@ pub struct DgState {
     script: Mutex<VecDeque<DgScript>>,
     transcripts: Mutex<VecDeque<String>>,
     conns: Mutex<Vec<DgConn>>,
+    /// Delay between `Finalize` and its final `Results` (the benchmark's STT latency).
+    pub latency: Mutex<Duration>,
     changed: Notify,
 }
 
@@ -76,6 +80,7 @@ impl DeepgramFake {
             script: Mutex::new(VecDeque::new()),
             transcripts: Mutex::new(VecDeque::new()),
             conns: Mutex::new(Vec::new()),
+            latency: Mutex::new(Duration::ZERO),
             changed: Notify::new(),
         });
         let app = axum::Router::new()
@@ -92,6 +97,11 @@ impl DeepgramFake {
     /// `ws://127.0.0.1:P`.
     pub fn base_url(&self) -> String {
         format!("ws://{}", self.addr)
+    }
+
+    /// Delay between `Finalize` and its answer.
+    pub fn set_latency(&self, d: Duration) {
+        *self.state.latency.lock().unwrap() = d;
     }
 
     /// Script the next connection.
@@ -186,6 +196,7 @@ async fn listen(
             );
         }
         Some(DgScript::DropAfterBytes(n)) => drop_after = Some(n),
+        Some(DgScript::SlowHandshake(d)) => tokio::time::sleep(d).await,
         None => {}
     }
     state.conns.lock().unwrap()[idx].accepted = true;
@@ -241,6 +252,10 @@ async fn session(
                 update(&|c| c.controls.push(kind.clone()));
                 match kind.as_str() {
                     "Finalize" => {
+                        let latency = *state.latency.lock().unwrap();
+                        if !latency.is_zero() {
+                            tokio::time::sleep(latency).await;
+                        }
                         let t = state
                             .transcripts
                             .lock()

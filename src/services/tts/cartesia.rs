@@ -429,11 +429,9 @@ impl Task {
                     let _ = self.events.send(TtsTurnEvent::Event(turn, ev)).await;
                 }
             }
-            Some("done") => {
-                if ctx.ended {
-                    self.ctx = None;
-                    let _ = self.events.send(TtsTurnEvent::Done(turn)).await;
-                }
+            Some("done") if ctx.ended => {
+                self.ctx = None;
+                let _ = self.events.send(TtsTurnEvent::Done(turn)).await;
             }
             Some("error") => {
                 let status = v.get("status_code").and_then(Value::as_u64).unwrap_or(0);

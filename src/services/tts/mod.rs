@@ -29,7 +29,7 @@ impl PcmChunker {
     /// Feed bytes; returns the mono s16le bytes of the whole frames available, if any.
     pub fn push(&mut self, bytes: Bytes) -> Option<Bytes> {
         let frame = 2 * self.channels;
-        let whole = if self.carry.is_empty() && bytes.len() % frame == 0 {
+        let whole = if self.carry.is_empty() && bytes.len().is_multiple_of(frame) {
             bytes
         } else {
             self.carry.extend_from_slice(&bytes);
