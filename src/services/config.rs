@@ -279,6 +279,28 @@ impl Services {
         }
         Ok(services)
     }
+
+    /// Endpoints reached over plain `http://` or `ws://` on a non-loopback host, as
+    /// `(stage, provider, base URL)`: allowed, but reported by `check --production`
+    /// (`providers.md` §1).
+    pub fn plain_text_endpoints(&self) -> Vec<(Stage, String, String)> {
+        self.endpoints
+            .iter()
+            .filter(|(_, ep)| {
+                let Ok(url) = url::Url::parse(&ep.base_url) else {
+                    return false;
+                };
+                let loopback = match url.host() {
+                    Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+                    Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+                    Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+                    None => false,
+                };
+                matches!(url.scheme(), "http" | "ws") && !loopback
+            })
+            .map(|(stage, ep)| (*stage, ep.provider.clone(), ep.base_url.clone()))
+            .collect()
+    }
 }
 
 fn plan(config: &Config, secrets: &Secrets) -> Result<Vec<(Stage, Family, Endpoint)>, Vec<String>> {
@@ -656,6 +678,29 @@ mod tests {
         assert_eq!(s.endpoints[0].1.base_url, "ws://127.0.0.1:9999");
         assert_eq!(s.endpoints[0].1.model, "nova-3");
         assert_eq!(s.endpoints[0].1.language, "en");
+    }
+
+    #[test]
+    fn plain_text_to_non_loopback_is_reported() {
+        let c = Config {
+            stt_provider: "openai_compatible".into(),
+            stt_model: "whisper".into(),
+            stt_base_url: "http://127.0.0.1:9000/v1".into(),
+            llm_provider: "vllm".into(),
+            model: "m".into(),
+            llm_base_url: "http://10.0.0.5:8000/v1".into(),
+            tts_provider: "openai".into(),
+            ..Config::default()
+        };
+        let s = Services::from_config(&c, &secrets(&[("openai", "k")]), None).unwrap();
+        assert_eq!(
+            s.plain_text_endpoints(),
+            vec![(
+                Stage::Llm,
+                "vllm".to_string(),
+                "http://10.0.0.5:8000/v1".to_string()
+            )]
+        );
     }
 
     #[test]
