@@ -1292,3 +1292,26 @@ mod slow_connect {
         assert!(t0.elapsed() >= Duration::from_millis(100));
     }
 }
+
+#[tokio::test]
+async fn dropping_a_request_before_its_first_byte_cancels_it() {
+    let fake = Fake::openai(KEY).await;
+    fake.set_latency(Duration::from_secs(5));
+    let llm = OpenAiLlm::new(ep("openai", fake.base_url(), "gpt-4o-mini"), None);
+    let msgs = history();
+    let pending = llm.complete(&msgs);
+    tokio::select! {
+        _ = pending => panic!("the fake waits 5 s"),
+        _ = fake.wait_requests(1) => {}
+    }
+    fake.wait_cancelled(0).await;
+
+    let stt = OpenAiStt::new(ep("openai", fake.base_url(), "whisper-1"), None);
+    let pcm = vec![0i16; 1600];
+    let pending = stt.transcribe(&pcm);
+    tokio::select! {
+        _ = pending => panic!("the fake waits 5 s"),
+        _ = fake.wait_requests(2) => {}
+    }
+    fake.wait_cancelled(1).await;
+}

@@ -442,6 +442,30 @@ mod tests {
     use super::*;
 
     #[test]
+    fn buffer_keeps_the_last_five_seconds() {
+        let (_cmd_tx, cmd_rx) = mpsc::channel(1);
+        let (ev_tx, _ev_rx) = mpsc::channel(1);
+        let mut t = SocketTask {
+            url: String::new(),
+            key: None,
+            timing: DeepgramTiming::default(),
+            metrics: ProviderMetrics::new(None, Stage::Stt, "deepgram"),
+            cmds: cmd_rx,
+            events: ev_tx,
+            buffer: VecDeque::new(),
+            buffered: 0,
+            finalize_at: None,
+        };
+        // 6 s of 100 ms frames, each tagged with its index.
+        for i in 0..60u8 {
+            t.buffer_audio(Bytes::from(vec![i; 3200]));
+        }
+        assert_eq!(t.buffered, MAX_BUFFERED_BYTES);
+        assert_eq!(t.buffer.len(), 50);
+        assert_eq!(t.buffer.front().unwrap()[0], 10, "the oldest second was dropped");
+    }
+
+    #[test]
     fn listen_url_carries_model_and_language() {
         let stt = DeepgramStt::new(
             Endpoint {
