@@ -1315,3 +1315,52 @@ async fn dropping_a_request_before_its_first_byte_cancels_it() {
     }
     fake.wait_cancelled(1).await;
 }
+
+#[tokio::test]
+async fn deepgram_lost_transcript_is_a_non_fatal_error_and_the_next_turn_works() {
+    use crate::fakes::deepgram::{DeepgramFake, DgScript};
+    use voxray::services::stt::deepgram::{DeepgramStt, DeepgramTiming};
+    use voxray::services::{StreamingSpeechToText, SttEvent};
+    let fake = DeepgramFake::start(KEY).await;
+    fake.push(DgScript::DropOnFinalize);
+    let stt = DeepgramStt::new(ep("deepgram", fake.base_url(), "nova-3"), None).with_timing(
+        DeepgramTiming {
+            reconnect: vec![Duration::from_millis(20)],
+            ..DeepgramTiming::default()
+        },
+    );
+    let mut s = stt.open();
+    let mut finals = Vec::new();
+    for turn in 0..2 {
+        for _ in 0..5 {
+            s.send_audio(&[0i16; 320]);
+        }
+        fake.wait_for(|c| c.len() == turn + 1 && c[turn].audio_bytes == 3200)
+            .await;
+        s.finalize();
+        loop {
+            let ev = tokio::time::timeout(Duration::from_secs(10), s.next_event())
+                .await
+                .unwrap()
+                .unwrap();
+            match ev {
+                SttEvent::Final { .. } | SttEvent::Error(_) => {
+                    finals.push(ev);
+                    break;
+                }
+                _ => {}
+            }
+        }
+    }
+    assert_eq!(
+        finals,
+        vec![
+            SttEvent::Error(ServiceError::StreamCut { stage: Stage::Stt }),
+            SttEvent::Final {
+                text: "hello world".into(),
+                speech_final: true,
+                from_finalize: true
+            }
+        ]
+    );
+}

@@ -30,6 +30,8 @@ pub enum DgScript {
     DropAfterBytes(usize),
     /// Answer the handshake only after this long (slow connect).
     SlowHandshake(Duration),
+    /// Close with 1011 instead of answering the first `Finalize` (the turn's transcript is lost).
+    DropOnFinalize,
 }
 
 /// One connection as the fake saw it.
@@ -187,6 +189,7 @@ async fn listen(
         );
     }
     let mut drop_after = None;
+    let mut drop_on_finalize = false;
     match script {
         Some(DgScript::Reject(status)) => {
             return json_response(
@@ -197,10 +200,11 @@ async fn listen(
         }
         Some(DgScript::DropAfterBytes(n)) => drop_after = Some(n),
         Some(DgScript::SlowHandshake(d)) => tokio::time::sleep(d).await,
+        Some(DgScript::DropOnFinalize) => drop_on_finalize = true,
         None => {}
     }
     state.conns.lock().unwrap()[idx].accepted = true;
-    ws.on_upgrade(move |socket| session(socket, state, idx, drop_after))
+    ws.on_upgrade(move |socket| session(socket, state, idx, drop_after, drop_on_finalize))
         .into_response()
 }
 
@@ -217,6 +221,7 @@ async fn session(
     state: Arc<DgState>,
     idx: usize,
     drop_after: Option<usize>,
+    drop_on_finalize: bool,
 ) {
     let mut since_interim = 0usize;
     let update = |f: &dyn Fn(&mut DgConn)| {
@@ -251,6 +256,15 @@ async fn session(
                     .unwrap_or_default();
                 update(&|c| c.controls.push(kind.clone()));
                 match kind.as_str() {
+                    "Finalize" if drop_on_finalize => {
+                        let _ = socket
+                            .send(Message::Close(Some(CloseFrame {
+                                code: 1011,
+                                reason: "NET-0000".into(),
+                            })))
+                            .await;
+                        break;
+                    }
                     "Finalize" => {
                         let latency = *state.latency.lock().unwrap();
                         if !latency.is_zero() {

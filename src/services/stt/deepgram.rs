@@ -462,7 +462,11 @@ mod tests {
         }
         assert_eq!(t.buffered, MAX_BUFFERED_BYTES);
         assert_eq!(t.buffer.len(), 50);
-        assert_eq!(t.buffer.front().unwrap()[0], 10, "the oldest second was dropped");
+        assert_eq!(
+            t.buffer.front().unwrap()[0],
+            10,
+            "the oldest second was dropped"
+        );
     }
 
     #[test]
