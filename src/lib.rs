@@ -28,6 +28,9 @@
 //!   signatures, public URLs, REST hang-up, the Daily dial-in room and token client.
 //! - [`pki`]: PEM certificate/key files: loading, key match, expiry.
 //! - [`metrics`]: the Prometheus registry and typed handles.
+//! - [`services`]: STT, LLM and TTS provider clients behind small traits (OpenAI-compatible
+//!   family, Anthropic, Deepgram, ElevenLabs, Cartesia), the pooled HTTP client with the
+//!   retry policy, the SSE parser, and provider selection from the configuration.
 //! - [`telemetry`]: tracing set-up (text or JSON on stderr).
 //! - [`security`]: keygen, the `audit` secret scanner, the `check` production checklist; no
 //!   dependency on `server`.
@@ -39,6 +42,7 @@ pub mod pipeline;
 pub mod pki;
 pub mod security;
 pub mod server;
+pub mod services;
 pub mod session;
 pub mod telemetry;
 pub mod telephony;

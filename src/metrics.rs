@@ -54,6 +54,16 @@ pub struct Metrics {
     pub observer_dropped: IntCounter,
     /// `voxray_runtime_alive_tasks`: tokio tasks alive in the process, read at each scrape.
     pub runtime_alive_tasks: IntGauge,
+    /// `voxray_stt_ttfb_seconds{provider}`: turn end (upload sent / `Finalize` sent) → final transcript.
+    pub stt_ttfb: HistogramVec,
+    /// `voxray_llm_ttfb_seconds{provider}`: request sent → first non-empty text delta.
+    pub llm_ttfb: HistogramVec,
+    /// `voxray_tts_ttfb_seconds{provider}`: request (or context) sent → first audio byte.
+    pub tts_ttfb: HistogramVec,
+    /// `voxray_provider_errors_total{stage,provider}`: every failed provider call.
+    pub provider_errors: IntCounterVec,
+    /// `voxray_provider_retries_total{stage,provider}`: every retry attempt.
+    pub provider_retries: IntCounterVec,
 }
 
 impl Metrics {
@@ -194,6 +204,34 @@ impl Metrics {
             ),
             observer_dropped,
             runtime_alive_tasks,
+            stt_ttfb: histogram_vec(
+                "voxray_stt_ttfb_seconds",
+                "Turn end to final transcript",
+                &["provider"],
+                LATENCY_BUCKETS.to_vec(),
+            ),
+            llm_ttfb: histogram_vec(
+                "voxray_llm_ttfb_seconds",
+                "LLM request sent to first text delta",
+                &["provider"],
+                LATENCY_BUCKETS.to_vec(),
+            ),
+            tts_ttfb: histogram_vec(
+                "voxray_tts_ttfb_seconds",
+                "TTS request sent to first audio byte",
+                &["provider"],
+                LATENCY_BUCKETS.to_vec(),
+            ),
+            provider_errors: counter_vec(
+                "voxray_provider_errors_total",
+                "Failed provider calls",
+                &["stage", "provider"],
+            ),
+            provider_retries: counter_vec(
+                "voxray_provider_retries_total",
+                "Provider call retries",
+                &["stage", "provider"],
+            ),
             registry,
         }
     }

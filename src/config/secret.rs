@@ -396,6 +396,13 @@ impl SecretResolver<'_> {
         if config.runner_transport == "daily" && !names.iter().any(|n| n == "daily") {
             names.push("daily_api_key".into());
         }
+        // The selected providers' keys resolve from their env vars or the keyring even when
+        // `api_keys` does not list them (`providers.md` §1).
+        names.extend(
+            crate::services::config::configured_key_names(config)
+                .into_iter()
+                .map(String::from),
+        );
         names.sort();
         names.dedup();
         for name in names {
