@@ -268,3 +268,32 @@ async fn start_v1_websocket_answer_shape() {
     assert!(data["expiresAt"].as_str().unwrap().ends_with('Z'));
     assert!(body["meta"]["requestId"].is_string());
 }
+
+/// Issue 10 item 2: configured keys are trimmed the way presented keys are, so a key file or
+/// variable with a trailing newline still authenticates.
+#[tokio::test]
+async fn configured_key_with_trailing_newline_matches() {
+    let with_newline = format!("{KEY}\n");
+    let server = Server::start(
+        json!({"server_api_keys": [format!(" {SECOND}\t")]}),
+        &[("VOXRAY_SERVER_API_KEY", with_newline.as_str())],
+    );
+    let client = Client::new();
+    for key in [KEY, SECOND] {
+        let res = client
+            .post(server.url("/start"))
+            .bearer_auth(key)
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "trimmed configured key matches");
+    }
+    let res = client
+        .post(server.url("/start"))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+}
