@@ -290,3 +290,62 @@ fn unusable_server_keys_are_config_errors_not_auth_off() {
         assert!(!stderr.contains("authentication is disabled"), "{stderr}");
     }
 }
+
+/// Issue 10 item 4: the environment is read as `OsString`. An unrelated non-UTF-8 variable is
+/// ignored; one voxray reads is a config error naming the variable, never its value; nothing
+/// panics (exit 101) and no value reaches stderr or stdout.
+#[test]
+fn non_utf8_environment_is_reported_by_name_only() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let secret_body = "Zq81xkPa0vBn3Hk29dLq0Wm4Tj7Rc5Ye";
+    let bad_key = [b"sk-proj-".as_slice(), secret_body.as_bytes(), b"\xff"].concat();
+    let run = |args: &[&str], name: &str, value: &[u8]| {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("config.json"), r#"{"port": 0}"#).unwrap();
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_voxray"));
+        cmd.args(args)
+            .current_dir(dir.path())
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("VOXRAY_KEYRING_BACKEND", "none")
+            .env(name, OsStr::from_bytes(value));
+        run_bounded(cmd, std::time::Duration::from_secs(20))
+    };
+    for name in ["OPENAI_API_KEY", "VOXRAY_SERVER_API_KEY", "VOXRAY_PORT"] {
+        let (code, stdout, stderr) = run(&["serve", "--config", "config.json"], name, &bad_key);
+        assert_eq!(code, 2, "{name}: {stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "config error: {name}: environment variable is not valid UTF-8"
+            )),
+            "{name}: {stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        assert!(!stderr.contains(secret_body) && !stdout.contains(secret_body));
+        let (code, stdout, stderr) = run(&["check", "--config", "config.json"], name, &bad_key);
+        assert_ne!(code, 101, "check panicked: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        assert!(!stderr.contains(secret_body) && !stdout.contains(secret_body));
+        assert!(
+            stdout.contains(name) || stderr.contains(name),
+            "check names {name}: {stdout}{stderr}"
+        );
+    }
+    // An unrelated variable neither panics nor stops `check`; `serve` starts (below).
+    let (code, stdout, stderr) = run(&["check", "--config", "config.json"], "FOO", b"\xff");
+    assert_ne!(code, 101, "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(!stdout.contains("FOO") && !stderr.contains("not valid UTF-8"));
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("config.json"), r#"{"port": 0}"#).unwrap();
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_voxray"));
+    cmd.args(["serve", "--config", "config.json"])
+        .current_dir(dir.path())
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("VOXRAY_KEYRING_BACKEND", "none")
+        .env("FOO", OsStr::from_bytes(b"\xff"));
+    let server = common::Server::spawn(cmd, dir);
+    assert!(!server.log().contains("panicked"));
+}

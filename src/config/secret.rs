@@ -127,6 +127,31 @@ impl Secrets {
     }
 }
 
+/// Conventional secret variables voxray reads besides `VOXRAY_*`: every provider variable of
+/// `config.md` §6.4 and the carrier tokens (§5.4).
+pub const KNOWN_SECRET_ENV: &[&str] = &[
+    "OPENAI_API_KEY",
+    "ANTHROPIC_API_KEY",
+    "GROQ_API_KEY",
+    "DEEPGRAM_API_KEY",
+    "ELEVENLABS_API_KEY",
+    "CARTESIA_API_KEY",
+    "GOOGLE_API_KEY",
+    "GEMINI_API_KEY",
+    "MISTRAL_API_KEY",
+    "DEEPSEEK_API_KEY",
+    "CEREBRAS_API_KEY",
+    "SARVAM_API_KEY",
+    "XAI_API_KEY",
+    "OLLAMA_API_KEY",
+    "VLLM_API_KEY",
+    "LLAMACPP_API_KEY",
+    "DAILY_API_KEY",
+    "TWILIO_AUTH_TOKEN",
+    "TELNYX_API_KEY",
+    "PLIVO_AUTH_TOKEN",
+];
+
 /// Conventional environment variables of an `api_keys` name (`config.md` §6.4).
 pub fn provider_env_vars(name: &str) -> Vec<String> {
     let known: &[(&str, &[&str])] = &[
