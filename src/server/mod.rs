@@ -1,9 +1,11 @@
 //! The HTTP appliance around the voice engine: router and middleware ([`app`]), error
 //! envelope ([`error`]), API keys ([`auth`]), CORS ([`cors`]), body limits ([`limit`]),
+//! connection admission and slow-client deadlines ([`conn`]),
 //! graceful shutdown ([`shutdown`]) and the route handlers ([`routes`]).
 
 pub mod app;
 pub mod auth;
+pub mod conn;
 pub mod cors;
 pub mod error;
 pub mod limit;
@@ -177,7 +179,10 @@ pub async fn run(loaded: Loaded, opts: LoadOptions) -> Result<(), ServeError> {
 
 /// Accept connections until `stop` turns true; each connection (after the TLS handshake when
 /// `tls` is set) is served by hyper: HTTP/1.1 with upgrades and HTTP/2, a 10 s header read
-/// timeout and a 64 KiB header limit.
+/// timeout and a 64 KiB header limit. A client address holds at most
+/// [`conn::MAX_CONNECTIONS_PER_ADDR`] connections; a connection must send its first byte
+/// within [`conn::FIRST_BYTE_TIMEOUT`]; running out of descriptors pauses accepting for
+/// [`conn::ACCEPT_BACKOFF`] instead of spinning.
 async fn accept_loop(
     listener: TcpListener,
     router: Router,
@@ -193,10 +198,26 @@ async fn accept_loop(
         // The limit is the 64 KiB header block (`http.md` §1), not hyper's default 100 headers.
         .max_headers(4096);
     let builder = Arc::new(builder);
+    let per_addr = conn::PerAddrLimit::new(conn::MAX_CONNECTIONS_PER_ADDR);
+    let mut exhausted = false;
     loop {
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok(c) => c,
+                Ok(c) => {
+                    exhausted = false;
+                    c
+                }
+                Err(e) if conn::is_resource_exhaustion(&e) => {
+                    if !exhausted {
+                        tracing::warn!(error = %e, "accept failed: out of resources; pausing accepts");
+                        exhausted = true;
+                    }
+                    tokio::select! {
+                        _ = tokio::time::sleep(conn::ACCEPT_BACKOFF) => {}
+                        _ = stop.changed() => break,
+                    }
+                    continue;
+                }
                 Err(e) => {
                     tracing::debug!(error = %e, "accept failed");
                     continue;
@@ -204,16 +225,26 @@ async fn accept_loop(
             },
             _ = stop.changed() => break,
         };
+        let Some(slot) = per_addr.acquire(peer.ip()) else {
+            tracing::debug!(client = %peer.ip(), "connection refused: too many from this address");
+            drop(stream);
+            continue;
+        };
         let _ = stream.set_nodelay(true);
         let (router, builder, tls) = (router.clone(), builder.clone(), tls.clone());
         tokio::spawn(async move {
+            let _slot = slot;
             match tls {
-                None => serve_connection(&builder, TokioIo::new(stream), peer, router).await,
+                None => {
+                    let io = conn::FirstByteDeadline::new(stream, conn::FIRST_BYTE_TIMEOUT);
+                    serve_connection(&builder, TokioIo::new(io), peer, router).await
+                }
                 Some(mode) => {
                     let handshake =
                         tokio::time::timeout(Duration::from_secs(10), tls::accept(&mode, stream));
                     if let Ok(Some(tls_stream)) = handshake.await {
-                        serve_connection(&builder, TokioIo::new(tls_stream), peer, router).await;
+                        let io = conn::FirstByteDeadline::new(tls_stream, conn::FIRST_BYTE_TIMEOUT);
+                        serve_connection(&builder, TokioIo::new(io), peer, router).await;
                     }
                 }
             }
