@@ -179,3 +179,67 @@ fn accept_loop_backs_off_when_descriptors_run_out() {
         std::thread::sleep(Duration::from_millis(200));
     }
 }
+
+/// Issue 10 item 6: a body that stops arriving gets a 408 envelope and the connection is
+/// closed; a body trickled at 1 byte/s is cut too.
+#[test]
+fn stalled_and_trickled_bodies_get_408() {
+    let server = Server::start(json!({}), &[]);
+    let head = |len: usize| {
+        format!(
+            "POST /start HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {len}\r\n\r\n"
+        )
+    };
+    // Declared 2000 bytes, sends 2, then nothing.
+    let mut stalled = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    stalled.write_all(head(2000).as_bytes()).unwrap();
+    stalled.write_all(b"{\"").unwrap();
+    // Trickled: a declared 100 kB body at 1 byte per second, on its own thread.
+    let port = server.port;
+    let trickle_head = head(100_000);
+    let trickler = std::thread::spawn(move || {
+        let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        s.write_all(trickle_head.as_bytes()).unwrap();
+        let start = Instant::now();
+        let mut reader = s.try_clone().unwrap();
+        reader
+            .set_read_timeout(Some(Duration::from_millis(900)))
+            .unwrap();
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        while start.elapsed() < Duration::from_secs(40) {
+            if s.write_all(b" ").is_err() {
+                break;
+            }
+            match reader.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+                Err(e)
+                    if e.kind() == std::io::ErrorKind::WouldBlock
+                        || e.kind() == std::io::ErrorKind::TimedOut => {}
+                Err(_) => break,
+            }
+            if got.windows(4).any(|w| w == b"\r\n\r\n") && got.ends_with(b"}}") {
+                break;
+            }
+        }
+        (String::from_utf8_lossy(&got).into_owned(), start.elapsed())
+    });
+    let response = read_response(&mut stalled, Duration::from_secs(20));
+    assert!(
+        response.starts_with("HTTP/1.1 408"),
+        "stalled body: {response:?}"
+    );
+    assert!(response.contains(
+        r#"{"error":{"code":"request_timeout","message":"request body not received in time"}}"#
+    ));
+    assert!(response.to_ascii_lowercase().contains("x-request-id:"));
+    assert!(closed_within(&mut stalled, Duration::from_secs(5)));
+    let (trickled, took) = trickler.join().unwrap();
+    assert!(
+        trickled.starts_with("HTTP/1.1 408"),
+        "trickled body: {trickled:?}"
+    );
+    assert!(took < Duration::from_secs(35), "cut within bound: {took:?}");
+    assert!(health_ok(&server));
+}

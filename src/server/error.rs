@@ -82,6 +82,16 @@ impl ApiError {
             format!("request body exceeds {limit} bytes"),
         )
     }
+    /// 408 `request_timeout`, `request body not received in time`, with `Connection: close`:
+    /// a body that stalled or trickled past the body read timeouts ([`super::limit`]).
+    pub fn request_timeout() -> Self {
+        Self::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            "request body not received in time",
+        )
+        .header(header::CONNECTION, "close")
+    }
     /// 401 with the exact body `{"error":{"code":"unauthorized","message":"Unauthorized"}}`.
     pub fn unauthorized() -> Self {
         Self::new(StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized")
