@@ -146,6 +146,9 @@ fn parse_env_value(kind: Kind, raw: &str) -> Option<Value> {
         Kind::StrMap => serde_json::from_str::<Map<String, Value>>(t)
             .ok()
             .map(Value::Object),
+        // Text that opens a JSON array or object must be valid JSON: a broken list of ICE
+        // servers is an error, never a string (issue 10 item 9).
+        Kind::Any if t.starts_with('[') || t.starts_with('{') => serde_json::from_str(t).ok(),
         Kind::Any => Some(serde_json::from_str(t).unwrap_or_else(|_| Value::String(t.to_string()))),
     }
 }
@@ -575,6 +578,40 @@ mod tests {
             err.0[0].contains("VOXRAY_MAX_REQUEST_BODY_BYTES and VOXRAY_MAX_BODY_BYTES"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn broken_json_in_env_is_an_error() {
+        let err = load(&opts(&[("VOXRAY_WEBRTC_ICE_SERVERS", "[{\"urls\": ")])).unwrap_err();
+        assert!(
+            err.0[0].starts_with("config error: webrtc_ice_servers: expected a JSON value")
+                && err.0[0].ends_with("(from env VOXRAY_WEBRTC_ICE_SERVERS)"),
+            "{err}"
+        );
+        let err = load(&opts(&[(
+            "VOXRAY_API_KEYS",
+            "{\"openai\": \"sk-proj-Zq81xkPa0vBn3Hk29dLq0Wm4",
+        )]))
+        .unwrap_err();
+        assert_eq!(
+            err.0,
+            vec![
+                "config error: api_keys: expected a JSON object of strings, the JSON is malformed at line 1 column 44 (from env VOXRAY_API_KEYS)"
+            ]
+        );
+        let err = load(&opts(&[("VOXRAY_API_KEYS", "{\"openai\": 1}")])).unwrap_err();
+        assert!(
+            err.0[0].contains("api_keys.openai: expected a string, got a number"),
+            "{err}"
+        );
+        let loaded = load(&opts(&[(
+            "VOXRAY_API_KEYS",
+            "{\"deepgram\": \"dg-Zq81xkPa0vBn3Hk29dLq0Wm4\"}",
+        )]))
+        .unwrap();
+        let r = &loaded.secrets.api_keys["deepgram"];
+        assert_eq!(r.value.expose(), "dg-Zq81xkPa0vBn3Hk29dLq0Wm4");
+        assert_eq!(r.source.to_string(), "env VOXRAY_API_KEYS");
     }
 
     #[test]

@@ -276,6 +276,50 @@ fn parse_server_key_list(raw: &str) -> Result<Vec<String>, String> {
     Ok(items)
 }
 
+/// Parse `VOXRAY_API_KEYS`: a JSON object of strings (`config.md` §3). Empty members are
+/// dropped (an empty value counts as unset).
+///
+/// # Errors
+/// One line per problem, naming the key and never echoing the value.
+fn parse_api_key_map(raw: &str) -> Result<BTreeMap<String, String>, Vec<String>> {
+    const SOURCE: &str = "env VOXRAY_API_KEYS";
+    let map: serde_json::Map<String, serde_json::Value> = match serde_json::from_str(raw.trim()) {
+        Ok(serde_json::Value::Object(m)) => m,
+        Ok(other) => {
+            return Err(vec![format!(
+                "api_keys: expected a JSON object of strings, got {} (from {SOURCE})",
+                super::validate::json_type_name(&other)
+            )]);
+        }
+        Err(e) => {
+            return Err(vec![format!(
+                "api_keys: expected a JSON object of strings, the JSON is malformed at line {} column {} (from {SOURCE})",
+                e.line(),
+                e.column()
+            )]);
+        }
+    };
+    let mut out = BTreeMap::new();
+    let mut errors = Vec::new();
+    for (name, value) in map {
+        match value {
+            serde_json::Value::String(s) if s.trim().is_empty() => {}
+            serde_json::Value::String(s) => {
+                out.insert(name, s);
+            }
+            other => errors.push(format!(
+                "api_keys.{name}: expected a string, got {} (from {SOURCE})",
+                super::validate::json_type_name(&other)
+            )),
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
+}
+
 /// Resolves secret references against an environment snapshot, a keyring and the config file's
 /// directory. Collects warnings (placeholder values, group/world-readable secret files).
 pub struct SecretResolver<'a> {
@@ -483,20 +527,53 @@ impl SecretResolver<'_> {
                 names.push(name.to_ascii_lowercase());
             }
         }
+        // `VOXRAY_API_KEYS`, the map's canonical variable: a JSON object of strings whose
+        // members come right after their own `VOXRAY_API_KEYS__NAME` variable.
+        let whole_map = match self.env.get("VOXRAY_API_KEYS") {
+            Some(raw) => match parse_api_key_map(raw) {
+                Ok(map) => map,
+                Err(e) => {
+                    errors.extend(e);
+                    BTreeMap::new()
+                }
+            },
+            None => BTreeMap::new(),
+        };
+        names.extend(whole_map.keys().cloned());
         names.sort();
         names.dedup();
         for name in names {
-            let mut vars = vec![super::keys::canonical_env(&format!("api_keys.{name}"))];
-            vars.extend(provider_env_vars(&name));
-            let file_value = config.api_keys.get(&name).map(String::as_str).unwrap_or("");
-            if let Some(r) = one(
-                self,
-                &mut errors,
-                &format!("api_keys.{name}"),
-                vars,
-                file_value,
-                false,
-            ) {
+            let canonical = super::keys::canonical_env(&format!("api_keys.{name}"));
+            let found = match (self.env.get(&canonical), whole_map.get(&name)) {
+                (None, Some(value)) => Some(Resolved {
+                    value: Secret::new(value.as_str()),
+                    source: SecretSource::Env("VOXRAY_API_KEYS".into()),
+                })
+                .filter(|r| {
+                    let placeholder = is_placeholder(r.value.expose());
+                    if placeholder {
+                        self.warnings.push(format!(
+                            "api_keys.{name}: value from {} looks like a placeholder; treated as unset",
+                            r.source
+                        ));
+                    }
+                    !placeholder
+                }),
+                _ => {
+                    let mut vars = vec![canonical];
+                    vars.extend(provider_env_vars(&name));
+                    let file_value = config.api_keys.get(&name).map(String::as_str).unwrap_or("");
+                    one(
+                        self,
+                        &mut errors,
+                        &format!("api_keys.{name}"),
+                        vars,
+                        file_value,
+                        false,
+                    )
+                }
+            };
+            if let Some(r) = found {
                 secrets.api_keys.insert(name, r);
             }
         }
