@@ -158,7 +158,8 @@ pub async fn run(loaded: Loaded, opts: LoadOptions) -> Result<(), ServeError> {
         tls.clone(),
         stop_rx,
     ));
-    sessions.spawn_sweeper(Duration::from_secs(60));
+    // Admission also sweeps when full; this keeps `voxray_sessions_active` honest meanwhile.
+    sessions.spawn_sweeper(Duration::from_secs(5));
     reload::spawn(opts, config.clone(), state.secrets.clone(), tls.clone());
     sessions.set_lifecycle(Lifecycle::Ready);
     tracing::info!("listening addr={local} tls={}", tls.is_some());
