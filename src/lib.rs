@@ -22,6 +22,8 @@
 //! - [`pki`]: PEM certificate/key files: loading, key match, expiry.
 //! - [`metrics`]: the Prometheus registry and typed handles.
 //! - [`telemetry`]: tracing set-up (text or JSON on stderr).
+//! - [`secret_text`]: leaf module shared by `config` and `security`: token shapes, the `vxr_`
+//!   key format, `redact()`, the placeholder classifier, key strength.
 //! - [`security`]: keygen, the `audit` secret scanner, the `check` production checklist; no
 //!   dependency on `server`.
 pub mod audio;
@@ -30,6 +32,7 @@ pub mod config;
 pub mod metrics;
 pub mod pipeline;
 pub mod pki;
+pub mod secret_text;
 pub mod security;
 pub mod server;
 pub mod session;

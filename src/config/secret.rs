@@ -14,8 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::schema::Config;
-use crate::security::audit::placeholder::is_placeholder;
-use crate::security::redact::redact;
+use crate::secret_text::{is_placeholder, redact};
 
 /// A secret value. `Debug` and `Display` print [`redact`]ed text; only [`Secret::expose`]
 /// gives the value, for the few places that must compare or send it.
