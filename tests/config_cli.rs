@@ -349,3 +349,31 @@ fn non_utf8_environment_is_reported_by_name_only() {
     let server = common::Server::spawn(cmd, dir);
     assert!(!server.log().contains("panicked"));
 }
+
+/// Issue 10 item 9: a weak server key is refused off loopback (naming `voxray keygen`, never
+/// the key) and only warned about on loopback.
+#[test]
+fn weak_server_keys_are_refused_off_loopback() {
+    let weak = "hunter2-Xq";
+    let (code, stdout, stderr) =
+        serve_bounded(r#"{"host": "0.0.0.0"}"#, &[("VOXRAY_SERVER_API_KEY", weak)]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stdout.is_empty());
+    assert!(
+        stderr.contains("the server key from env VOXRAY_SERVER_API_KEY is weak")
+            && stderr.contains("voxray keygen"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(weak), "{stderr}");
+    assert!(!stderr.contains("listening"), "nothing is bound");
+    let server = common::Server::start(
+        serde_json::json!({"host": "127.0.0.1"}),
+        &[("VOXRAY_SERVER_API_KEY", weak)],
+    );
+    let log = server.log();
+    assert!(
+        log.contains("the server key is weak") && log.contains("voxray keygen"),
+        "{log}"
+    );
+    assert!(!log.contains(weak));
+}

@@ -42,6 +42,55 @@ pub enum ServeError {
     /// TLS files or ACME settings are unusable.
     #[error(transparent)]
     Tls(#[from] tls::TlsError),
+    /// A server key is weak and the listener is not loopback-only (issue 10 item 9).
+    #[error(
+        "config error: the server key from {origin} is weak ({why}) and host {host} is not loopback; generate a key with \"voxray keygen\""
+    )]
+    WeakKey {
+        /// Where the key came from (never the key).
+        origin: String,
+        /// What makes it weak ([`crate::secret_text::weakness`]).
+        why: &'static str,
+        /// The configured `host`.
+        host: String,
+    },
+}
+
+/// Whether `host` only accepts connections from this machine (`127.0.0.0/8`, `::1`,
+/// `localhost`).
+pub fn is_loopback_host(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Refuse weak server keys off loopback; warn about them on loopback (the security document
+/// asks for a long random key: `voxray keygen`).
+///
+/// # Errors
+/// [`ServeError::WeakKey`] for the first weak key when `host` is not loopback.
+fn check_key_strength(loaded: &Loaded) -> Result<(), ServeError> {
+    let loopback = is_loopback_host(&loaded.config.host);
+    for key in &loaded.secrets.server_keys {
+        let Some(why) = crate::secret_text::weakness(key.value.expose()) else {
+            continue;
+        };
+        if !loopback {
+            return Err(ServeError::WeakKey {
+                origin: key.source.to_string(),
+                why,
+                host: loaded.config.host.clone(),
+            });
+        }
+        tracing::warn!(
+            source = %key.source,
+            "the server key is weak ({why}); fine on loopback, refused on any other host: generate one with \"voxray keygen\""
+        );
+    }
+    Ok(())
 }
 
 /// Bind the listeners and serve until the first SIGTERM/SIGINT has drained.
@@ -50,6 +99,7 @@ pub enum ServeError {
 /// [`ServeError`] when a listener cannot be bound or the configuration asks for something
 /// this build cannot serve (on-server TLS).
 pub async fn run(loaded: Loaded, opts: LoadOptions) -> Result<(), ServeError> {
+    check_key_strength(&loaded)?;
     let config = Arc::new(loaded.config);
     let tls = if config.tls_enable {
         Some(tls::setup(&config)?)
@@ -86,12 +136,7 @@ pub async fn run(loaded: Loaded, opts: LoadOptions) -> Result<(), ServeError> {
         tracing::info!(keys = sources.len(), sources = %sources.join(", "), "API key authentication is on");
     }
     if loaded.secrets.server_keys.is_empty() {
-        let loopback = config
-            .host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
-            || config.host == "localhost";
-        if loopback {
+        if is_loopback_host(&config.host) {
             tracing::warn!("API key authentication is disabled");
         } else {
             tracing::warn!(
