@@ -714,11 +714,16 @@ fn corpus_precision_and_recall() {
     let fps: Vec<_> = predicted.difference(&labels).collect();
     let fns: Vec<_> = labels.difference(&predicted).collect();
     assert!(labels.len() >= 70, "corpus too small");
+    eprintln!(
+        "corpus: {} labelled secrets, {} findings, precision {precision:.3}, recall {recall:.3}",
+        labels.len(),
+        predicted.len()
+    );
     assert!(
-        precision >= 0.95,
+        precision >= 0.98,
         "precision {precision:.3}; false positives {fps:?}"
     );
-    assert!(recall >= 0.95, "recall {recall:.3}; missed {fns:?}");
+    assert!(recall >= 0.98, "recall {recall:.3}; missed {fns:?}");
 }
 
 /// Issue 10 item 11: `--max-file-size` bounds stdin, FIFOs and devices too; an endless input
@@ -787,4 +792,41 @@ fn endless_inputs_are_bounded_by_max_file_size() {
         );
     }
     drop(writer);
+}
+
+/// Issue 10 (secret scanning): placeholder syntaxes of other ecosystems (YAML tags such as
+/// `!env NAME`, redaction markers such as `[hidden]`, trivial dev values) are clean, and
+/// credentials in URL query strings (`?api_key=`, `token=`, `access_token=`, `sig=`) are
+/// findings. Fixtures: tests/audit_fixtures/.
+#[test]
+fn yaml_tags_markers_dev_values_are_clean_and_url_query_credentials_are_found() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/audit_fixtures");
+    let o = voxray_in(
+        &root,
+        &["--no-git-checks", "--no-ignore", "--format", "json", "."],
+        None,
+    );
+    let v = json(&o);
+    let found: BTreeSet<(String, u64, String)> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["file"].as_str().unwrap().to_string(),
+                f["line"].as_u64().unwrap(),
+                f["rule_id"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let expected: BTreeSet<(String, u64, String)> = (1..=4)
+        .map(|l| {
+            (
+                "leaky-urls.yaml".to_string(),
+                l,
+                "url-query-credential".to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(found, expected, "{v}");
 }

@@ -144,6 +144,109 @@ static PURE_REFERENCE: LazyLock<Regex> = LazyLock::new(|| {
     .expect("placeholder regex")
 });
 
+/// A YAML local tag that names where the value comes from (`!env NAME`, `!ENV ${NAME}`,
+/// `!secret name`, `!vault path`, CloudFormation `!Ref Name`), followed by the reference.
+/// `!!str` and other standard `!!` tags are not references.
+static YAML_REF_TAG: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^![A-Za-z][A-Za-z0-9_.-]*[ \t]+(\S.*)$").expect("tag regex"));
+
+/// A redaction marker in brackets: `[hidden]`, `<redacted>`, `(masked)`, `{removed}`, …
+static REDACTION_MARKER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"(?i)^[\[<({]\s*(?:value\s+|secret\s+)?",
+        r"(?:hidden|redacted|masked|removed|omitted|filtered|censored|sensitive|secret|private|",
+        r"not[ _-]?shown|not[ _-]?set|unset|obfuscated|elided|scrubbed|sanitized|confidential)",
+        r"\s*[\]>)}]$"
+    ))
+    .expect("marker regex")
+});
+
+/// Words that mark a trivial development value (`dev`, `test-secret`, `changeme123`): never a
+/// production credential, compared lower-case.
+const TRIVIAL_WORDS: &[&str] = &[
+    "dev",
+    "devel",
+    "development",
+    "test",
+    "testing",
+    "local",
+    "localhost",
+    "secret",
+    "password",
+    "changeme",
+    "dummy",
+    "fake",
+    "sample",
+    "demo",
+    "example",
+    "foo",
+    "bar",
+    "baz",
+    "default",
+    "insecure",
+    "notasecret",
+    "debug",
+];
+
+/// Filler words allowed around [`TRIVIAL_WORDS`] (`my-dev-key`, `not-a-real-secret`); a value
+/// made only of fillers (`my-key`) is not trivial.
+const FILLER_WORDS: &[&str] = &[
+    "a", "me", "my", "your", "some", "not", "real", "key", "token", "api", "pass", "change",
+];
+
+/// True for a trivial development value: only [`TRIVIAL_WORDS`] and [`FILLER_WORDS`] (at least
+/// one of the former) joined by `-`, `_`, `.` or nothing, optionally ending in up to 4 digits.
+fn is_trivial_dev_value(v: &str) -> bool {
+    let lower = v.to_ascii_lowercase();
+    let body = lower.trim_end_matches(|c: char| c.is_ascii_digit());
+    if body.is_empty() || lower.len() - body.len() > 4 || body.len() > 40 {
+        return false;
+    }
+    // Word segmentation, longest word first at each position, separators skipped.
+    fn segment(rest: &str, core_seen: bool) -> bool {
+        let rest = rest.trim_start_matches(['-', '_', '.']);
+        if rest.is_empty() {
+            return core_seen;
+        }
+        let mut words: Vec<(&str, bool)> = TRIVIAL_WORDS
+            .iter()
+            .map(|w| (*w, true))
+            .chain(FILLER_WORDS.iter().map(|w| (*w, false)))
+            .filter(|(w, _)| rest.starts_with(*w))
+            .collect();
+        words.sort_by_key(|(w, _)| std::cmp::Reverse(w.len()));
+        words
+            .into_iter()
+            .any(|(w, core)| segment(&rest[w.len()..], core_seen || core))
+    }
+    segment(body, false)
+}
+
+/// The reference after a YAML local tag is a reference, not a value: a placeholder, an
+/// environment variable name, a `snake_case` name of plain words, or a path.
+fn is_tagged_reference(t: &str) -> bool {
+    let Some(rest) = YAML_REF_TAG.captures(t).and_then(|c| c.get(1)) else {
+        return false;
+    };
+    let rest = rest.as_str().trim().trim_matches(['"', '\'']);
+    let plain_words = rest.len() <= 64
+        && rest.split(['_', '-', '.']).all(|w| {
+            !w.is_empty()
+                && (w.chars().all(|c| c.is_ascii_alphabetic())
+                    || w.chars().all(|c| c.is_ascii_digit()))
+        });
+    let path = rest.contains('/')
+        && rest
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/_.-#:".contains(c))
+        && rest.split(['/', '#', ':']).all(|seg| {
+            seg.split(['_', '-', '.']).all(|w| {
+                w.chars().all(|c| c.is_ascii_alphabetic()) || w.chars().all(|c| c.is_ascii_digit())
+            })
+        });
+    plain_words || path || ENV_VAR_NAME.is_match(rest) || is_placeholder(rest)
+}
+
 static ENV_VAR_NAME: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$").expect("env regex"));
 
@@ -172,6 +275,9 @@ pub fn is_placeholder(value: &str) -> bool {
         return default.trim().is_empty();
     }
     if PURE_REFERENCE.is_match(t) || t.contains("secretKeyRef") {
+        return true;
+    }
+    if REDACTION_MARKER.is_match(t) || is_tagged_reference(t) || is_trivial_dev_value(t) {
         return true;
     }
     if ENV_VAR_NAME.is_match(t) && !super::shapes::matches_token_rule(t) {
@@ -425,5 +531,47 @@ mod tests {
             split_words("YOUR_OPENAI_KEY_HERE"),
             ["your", "openai", "key", "here"]
         );
+    }
+
+    #[test]
+    fn yaml_tags_redaction_markers_and_trivial_dev_values() {
+        for v in [
+            "!env OPENAI_API_KEY",
+            "!ENV ${DEEPGRAM_API_KEY}",
+            "!secret db_password",
+            "!vault secret/data/voxray#token",
+            "!Ref DbPassword",
+            "[hidden]",
+            "[REDACTED]",
+            "<redacted>",
+            "(masked)",
+            "{removed}",
+            "[secret]",
+            "[ value hidden ]",
+            "dev",
+            "test",
+            "dev-secret",
+            "devsecret",
+            "test123",
+            "local_dev_key",
+            "changeme",
+            "my-secret-token",
+            "notasecret",
+        ] {
+            assert!(is_placeholder(v), "{v} is a placeholder");
+        }
+        for v in [
+            "!!str Zq81xkPa0vBn3Hk29dLq0Wm4",
+            "!env Zq81xkPa0vBn3Hk29dLq0Wm4",
+            "!secret a8f7d9c2e1b4a8f7d9c2e1b4",
+            "myvoxray-live-7",
+            "[Zq81xkPa0vBn3Hk29dLq0Wm4]",
+            "dev-Zq81xkPa0vBn3",
+            "test12345",
+            "hunter2",
+            "abc",
+        ] {
+            assert!(!is_placeholder(v), "{v} is not a placeholder");
+        }
     }
 }

@@ -113,6 +113,12 @@ pub static RULES: &[RuleInfo] = &[
     rule!("bearer-token", "Bearer token", Medium, 3),
     rule!("dsn-password", "Password in a connection URL", High, 4),
     rule!(
+        "url-query-credential",
+        "Credential in a URL query string",
+        High,
+        4
+    ),
+    rule!(
         "voxray-schema-secret",
         "Literal secret at a voxray secret key",
         High,
@@ -609,6 +615,72 @@ pub fn scan_dsn(text: &str, out: &mut Vec<Hit>) {
         if let Some(h) = dsn_at(text, m.end()) {
             out.push(h);
         }
+        query_credentials(text, m.end(), out);
+    }
+}
+
+/// Query parameters that carry a credential (compared lower-case): `?api_key=`, `token=`,
+/// `access_token=`, `sig=` (Azure SAS), `X-Amz-Signature=`, ….
+const QUERY_CREDENTIAL_PARAMS: &[&str] = &[
+    "api_key",
+    "apikey",
+    "api-key",
+    "key",
+    "token",
+    "access_token",
+    "auth_token",
+    "refresh_token",
+    "id_token",
+    "client_secret",
+    "secret",
+    "password",
+    "sig",
+    "signature",
+    "x-amz-signature",
+    "x-goog-signature",
+    "x-amz-security-token",
+];
+
+/// Report credential-valued query parameters of the URL whose authority starts at
+/// `auth_start` (issue 10: `https://host/path?api_key=…`). A value must not be a placeholder
+/// or reference, be at least 16 characters after percent-decoding, and mix at least two
+/// character classes with some entropy, so `?token=abc` and `?key=value` stay quiet.
+fn query_credentials(text: &str, auth_start: usize, out: &mut Vec<Hit>) {
+    let rest = &text[auth_start..];
+    let stop = rest
+        .find(|c: char| c.is_whitespace() || "\"'`<>\\".contains(c))
+        .unwrap_or(rest.len());
+    let url = &rest[..stop];
+    let Some(q) = url.find('?') else {
+        return;
+    };
+    let query_end = url.find('#').filter(|&h| h > q).unwrap_or(url.len());
+    let mut pos = auth_start + q + 1;
+    for pair in url[q + 1..query_end].split('&') {
+        let pair_start = pos;
+        pos += pair.len() + 1;
+        let Some((name, raw)) = pair.split_once('=') else {
+            continue;
+        };
+        if !QUERY_CREDENTIAL_PARAMS.contains(&name.to_ascii_lowercase().as_str()) {
+            continue;
+        }
+        let value = percent_decode(raw);
+        if value.chars().count() < 16
+            || is_placeholder(&value)
+            || char_classes(&value) < 2
+            || shannon_entropy(&value) < 3.0
+        {
+            continue;
+        }
+        let start = pair_start + name.len() + 1;
+        out.push(Hit::new(
+            "url-query-credential",
+            start,
+            start + raw.len(),
+            &value,
+            Confidence::High,
+        ));
     }
 }
 
