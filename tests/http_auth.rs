@@ -85,7 +85,12 @@ async fn every_protected_route_needs_a_key() {
     let client = Client::new();
     let session = pending_session(&server, &client).await;
     for (method, path, ok_status) in protected(&session) {
-        let req = || client.request(method.clone(), server.url(&path)).body("{}");
+        let req = || {
+            client
+                .request(method.clone(), server.url(&path))
+                .header("content-type", "application/json")
+                .body("{}")
+        };
         for (label, builder) in [
             ("no key", req()),
             ("wrong bearer", req().bearer_auth("wrong-key-0000000000000")),
@@ -94,6 +99,7 @@ async fn every_protected_route_needs_a_key() {
                 "query key",
                 client
                     .request(method.clone(), server.url(&format!("{path}?api_key={KEY}")))
+                    .header("content-type", "application/json")
                     .body("{}"),
             ),
         ] {
@@ -201,6 +207,7 @@ async fn auth_is_off_without_keys_and_envelopes_hold() {
     assert_ne!(res.headers()["x-request-id"], "bad id!");
     let res = client
         .post(server.url("/start"))
+        .header("content-type", "application/json")
         .body("{nope")
         .send()
         .await
@@ -211,6 +218,7 @@ async fn auth_is_off_without_keys_and_envelopes_hold() {
     assert_eq!(body["error"]["details"][0]["field"], "body");
     let res = client
         .post(server.url("/start"))
+        .header("content-type", "application/json")
         .body("[1]")
         .send()
         .await

@@ -220,10 +220,20 @@ async fn gate(State(state): State<AppState>, mut req: Request, next: Next) -> Re
         Some(RouteKind::Docs) if req.uri().path() == "/swagger" => {
             Redirect::permanent("/swagger/").into_response()
         }
+        Some(kind) if (kind.needs_key() || kind == RouteKind::Ws)
+            && state.secrets().server_keys.is_empty()
+            && !super::host::keyless_host_allowed(req.headers(), req.uri(), &state.config) =>
+        {
+            tracing::warn!(route = label, client = %client_addr(&req), "rejected request: host not allowed without authentication");
+            ApiError::forbidden_host().into_response()
+        }
         Some(kind) if kind.needs_key() && !key_ok(&state, &req) => {
             state.metrics.auth_failures.with_label_values(&[label]).inc();
             tracing::warn!(route = label, client = %client_addr(&req), "rejected request: missing or invalid API key");
             ApiError::unauthorized().into_response()
+        }
+        Some(kind) if kind.needs_key() && !super::host::json_content_type_ok(req.headers()) => {
+            ApiError::unsupported_media_type().into_response()
         }
         Some(_) => {
             req.extensions_mut().insert(RequestId(id.clone()));

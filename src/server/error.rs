@@ -102,6 +102,20 @@ impl ApiError {
     pub fn forbidden_origin() -> Self {
         Self::new(StatusCode::FORBIDDEN, "forbidden", "origin not allowed")
     }
+    /// 403 `forbidden`, `host not allowed`: a keyless server asked for a protected route under
+    /// a `Host` that is neither loopback nor configured ([`super::host`]).
+    pub fn forbidden_host() -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", "host not allowed")
+    }
+    /// 415 `unsupported_media_type`: a JSON body route sent a body that is not
+    /// `application/json` ([`super::host`]).
+    pub fn unsupported_media_type() -> Self {
+        Self::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "Content-Type must be application/json",
+        )
+    }
     /// 404 `not_found` with one of the spec's messages.
     pub fn not_found(message: &'static str) -> Self {
         Self::new(StatusCode::NOT_FOUND, "not_found", message)

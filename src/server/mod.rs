@@ -1,6 +1,7 @@
 //! The HTTP appliance around the voice engine: router and middleware ([`app`]), error
 //! envelope ([`error`]), API keys ([`auth`]), CORS ([`cors`]), body limits ([`limit`]),
-//! connection admission and slow-client deadlines ([`conn`]),
+//! connection admission and slow-client deadlines ([`conn`]), keyless-default guards
+//! ([`host`]),
 //! graceful shutdown ([`shutdown`]) and the route handlers ([`routes`]).
 
 pub mod app;
@@ -8,6 +9,7 @@ pub mod auth;
 pub mod conn;
 pub mod cors;
 pub mod error;
+pub mod host;
 pub mod limit;
 pub mod reload;
 pub mod routes;
@@ -42,6 +44,14 @@ pub enum ServeError {
     /// TLS files or ACME settings are unusable.
     #[error(transparent)]
     Tls(#[from] tls::TlsError),
+    /// No server key is set and the listener is not loopback-only (issue 10 item 8).
+    #[error(
+        "config error: no server key is set and host {host} is not loopback, so anyone who reaches it could use it; set VOXRAY_SERVER_API_KEY (generate one with \"voxray keygen\") or bind 127.0.0.1"
+    )]
+    KeylessOffLoopback {
+        /// The configured `host`.
+        host: String,
+    },
     /// A server key is weak and the listener is not loopback-only (issue 10 item 9).
     #[error(
         "config error: the server key from {origin} is weak ({why}) and host {host} is not loopback; generate a key with \"voxray keygen\""
@@ -67,13 +77,19 @@ pub fn is_loopback_host(host: &str) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
-/// Refuse weak server keys off loopback; warn about them on loopback (the security document
-/// asks for a long random key: `voxray keygen`).
+/// Off loopback, refuse to run without a server key or with a weak one; on loopback, warn about
+/// weak keys (the security document asks for a long random key: `voxray keygen`).
 ///
 /// # Errors
-/// [`ServeError::WeakKey`] for the first weak key when `host` is not loopback.
+/// [`ServeError::KeylessOffLoopback`], or [`ServeError::WeakKey`] for the first weak key, when
+/// `host` is not loopback.
 fn check_key_strength(loaded: &Loaded) -> Result<(), ServeError> {
     let loopback = is_loopback_host(&loaded.config.host);
+    if loaded.secrets.server_keys.is_empty() && !loopback {
+        return Err(ServeError::KeylessOffLoopback {
+            host: loaded.config.host.clone(),
+        });
+    }
     for key in &loaded.secrets.server_keys {
         let Some(why) = crate::secret_text::weakness(key.value.expose()) else {
             continue;
@@ -136,14 +152,10 @@ pub async fn run(loaded: Loaded, opts: LoadOptions) -> Result<(), ServeError> {
         tracing::info!(keys = sources.len(), sources = %sources.join(", "), "API key authentication is on");
     }
     if loaded.secrets.server_keys.is_empty() {
-        if is_loopback_host(&config.host) {
-            tracing::warn!("API key authentication is disabled");
-        } else {
-            tracing::warn!(
-                "API key authentication is disabled: the server is reachable without authentication on {}",
-                config.host
-            );
-        }
+        // Off loopback a keyless start was refused above.
+        tracing::warn!(
+            "API key authentication is disabled (loopback only; protected routes answer loopback or configured Host values, JSON bodies need Content-Type: application/json)"
+        );
     }
     let sessions = SessionRegistry::new(config.max_sessions);
     let metrics = Metrics::new();
