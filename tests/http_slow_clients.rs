@@ -243,3 +243,30 @@ fn stalled_and_trickled_bodies_get_408() {
     assert!(took < Duration::from_secs(35), "cut within bound: {took:?}");
     assert!(health_ok(&server));
 }
+
+/// Issue 10 item 10 / `http.md` §1: an idle keep-alive connection stays usable past the 10 s
+/// header read timeout (keep-alive idle is 60 s), while a request head that stalls is cut.
+#[test]
+fn keep_alive_outlives_the_header_timeout_but_slow_heads_do_not() {
+    let server = Server::start(json!({}), &[]);
+    let mut kept = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    kept.write_all(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        .unwrap();
+    assert!(read_response(&mut kept, Duration::from_secs(5)).starts_with("HTTP/1.1 200"));
+    let mut slow = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    slow.write_all(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        .unwrap();
+    // The stalled head is closed within the header read timeout (10 s, with slack)…
+    assert!(
+        closed_within(&mut slow, Duration::from_secs(20)),
+        "a stalled request head is cut"
+    );
+    // …and by then the idle keep-alive connection, older than 10 s, still serves.
+    kept.write_all(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        .unwrap();
+    let res = read_response(&mut kept, Duration::from_secs(5));
+    assert!(
+        res.starts_with("HTTP/1.1 200"),
+        "keep-alive past 10 s: {res:?}"
+    );
+}

@@ -251,7 +251,9 @@ async fn accept_loop(
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(Duration::from_secs(10))
+        // Head and keep-alive deadlines are enforced on the bytes by `conn::ReadDeadlines`
+        // (hyper's timer would also cut idle keep-alive connections at 10 s).
+        .header_read_timeout(None)
         .max_buf_size(64 * 1024)
         // The limit is the 64 KiB header block (`http.md` §1), not hyper's default 100 headers.
         .max_headers(4096);
@@ -294,14 +296,14 @@ async fn accept_loop(
             let _slot = slot;
             match tls {
                 None => {
-                    let io = conn::FirstByteDeadline::new(stream, conn::FIRST_BYTE_TIMEOUT);
+                    let io = conn::ReadDeadlines::new(stream, conn::FIRST_BYTE_TIMEOUT);
                     serve_connection(&builder, TokioIo::new(io), peer, router).await
                 }
                 Some(mode) => {
                     let handshake =
                         tokio::time::timeout(Duration::from_secs(10), tls::accept(&mode, stream));
                     if let Ok(Some(tls_stream)) = handshake.await {
-                        let io = conn::FirstByteDeadline::new(tls_stream, conn::FIRST_BYTE_TIMEOUT);
+                        let io = conn::ReadDeadlines::new(tls_stream, conn::FIRST_BYTE_TIMEOUT);
                         serve_connection(&builder, TokioIo::new(io), peer, router).await;
                     }
                 }
