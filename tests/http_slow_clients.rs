@@ -270,3 +270,28 @@ fn keep_alive_outlives_the_header_timeout_but_slow_heads_do_not() {
         "keep-alive past 10 s: {res:?}"
     );
 }
+
+/// Issue 10 item 10: a header block over 64 KiB gets the 431 envelope with `X-Request-Id`
+/// and `nosniff`, not hyper's bare status line.
+#[test]
+fn oversize_headers_get_the_431_envelope() {
+    let server = Server::start(json!({}), &[]);
+    let mut s = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    let big = "a".repeat(70 * 1024);
+    s.write_all(
+        format!("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: {big}\r\n\r\n").as_bytes(),
+    )
+    .unwrap();
+    let res = read_response(&mut s, Duration::from_secs(10));
+    assert!(res.starts_with("HTTP/1.1 431"), "{res:?}");
+    let lower = res.to_ascii_lowercase();
+    assert!(lower.contains("x-request-id:"), "{res}");
+    assert!(lower.contains("x-content-type-options: nosniff"), "{res}");
+    assert!(
+        res.ends_with(
+            r#"{"error":{"code":"headers_too_large","message":"request headers too large"}}"#
+        ),
+        "{res}"
+    );
+    assert!(health_ok(&server));
+}

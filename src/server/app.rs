@@ -195,6 +195,20 @@ fn request_id(req: &Request) -> String {
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
 }
 
+/// The request header block limit (`http.md` §1): 64 KiB.
+pub const HEADER_BLOCK_LIMIT: usize = 64 * 1024;
+
+/// Size of the request's header block as sent on HTTP/1.1: request line and `name: value\r\n`
+/// per field.
+fn header_block_len(req: &Request) -> usize {
+    let line = req.method().as_str().len() + req.uri().to_string().len() + 12;
+    line + req
+        .headers()
+        .iter()
+        .map(|(n, v)| n.as_str().len() + v.len() + 4)
+        .sum::<usize>()
+}
+
 /// The outer middleware: see the module documentation.
 async fn gate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let started = Instant::now();
@@ -207,6 +221,9 @@ async fn gate(State(state): State<AppState>, mut req: Request, next: Next) -> Re
 
     let span = tracing::info_span!("request", request_id = %id, method = %method, route = label);
     let mut res = async { match route {
+        _ if header_block_len(&req) > HEADER_BLOCK_LIMIT => {
+            ApiError::headers_too_large().into_response()
+        }
         _ if method == Method::OPTIONS && route.is_some() => {
             let methods = route.expect("checked").methods();
             cors::preflight(req.headers(), methods, &state.config.cors_allowed_origins)

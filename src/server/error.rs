@@ -102,6 +102,15 @@ impl ApiError {
     pub fn forbidden_origin() -> Self {
         Self::new(StatusCode::FORBIDDEN, "forbidden", "origin not allowed")
     }
+    /// 431 `headers_too_large`, `request headers too large` (`http.md` §1, §3).
+    pub fn headers_too_large() -> Self {
+        Self::new(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "headers_too_large",
+            "request headers too large",
+        )
+        .header(header::CONNECTION, "close")
+    }
     /// 403 `forbidden`, `host not allowed`: a keyless server asked for a protected route under
     /// a `Host` that is neither loopback nor configured ([`super::host`]).
     pub fn forbidden_host() -> Self {

@@ -254,7 +254,9 @@ async fn accept_loop(
         // Head and keep-alive deadlines are enforced on the bytes by `conn::ReadDeadlines`
         // (hyper's timer would also cut idle keep-alive connections at 10 s).
         .header_read_timeout(None)
-        .max_buf_size(64 * 1024)
+        // hyper answers a bare 431 past its buffer; up to twice the 64 KiB limit the `gate`
+        // middleware answers the 431 envelope itself (`app::HEADER_BLOCK_LIMIT`).
+        .max_buf_size(2 * app::HEADER_BLOCK_LIMIT)
         // The limit is the 64 KiB header block (`http.md` §1), not hyper's default 100 headers.
         .max_headers(4096);
     let builder = Arc::new(builder);
