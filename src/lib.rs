@@ -11,7 +11,8 @@
 //! - [`config`]: the key table, schema and defaults, figment layering (defaults < file <
 //!   `VOXRAY_*` env < flags), validation naming the key path, secret resolution and redaction.
 //! - [`server`]: the HTTP appliance: router and middleware order, error envelope, auth, CORS,
-//!   body limits, graceful shutdown, route handlers.
+//!   body limits, connection deadlines and per-address bound, keyless-default guards,
+//!   graceful shutdown, route handlers.
 //! - [`session`]: admission (`max_sessions`), pending sessions from `/start`, lifecycle, and
 //!   the one-time WebSocket tokens.
 //! - [`transport`]: wire ↔ frames: the `/ws` transport and the protobuf/JSON/raw serializers,
