@@ -132,7 +132,7 @@ fn seed() -> u64 {
     std::env::var("VOXRAY_FUZZ_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(0x5EED_0F_70C5_u64)
+        .unwrap_or(0x5E_ED0F_70C5_u64)
         | 1
 }
 
@@ -158,7 +158,7 @@ fn files_under(dir: &Path, out: &mut Vec<Vec<u8>>) {
 
 /// Run `f` on mutated inputs until the budget is spent; a panic saves the input and fails.
 fn run_target(name: &str, seeds: &[Vec<u8>], max_len: usize, f: impl Fn(&[u8], &mut Rng)) {
-    let mut rng = Rng(seed() ^ name.len() as u64 * 0x9E37_79B9);
+    let mut rng = Rng(seed() ^ (name.len() as u64 * 0x9E37_79B9));
     let deadline = Instant::now() + budget();
     let mut execs = 0u64;
     let prev = std::panic::take_hook();

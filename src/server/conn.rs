@@ -324,9 +324,9 @@ mod tests {
             .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r")
             .await
             .unwrap();
-        conn.read(&mut buf).await.unwrap();
+        assert!(conn.read(&mut buf).await.unwrap() > 0);
         client.write_all(b"\n").await.unwrap();
-        conn.read(&mut buf).await.unwrap();
+        assert!(conn.read(&mut buf).await.unwrap() > 0);
         assert_eq!(conn.phase, Phase::Busy);
         // Busy: no deadline while the handler runs.
         tokio::time::sleep(Duration::from_millis(80)).await;
@@ -335,7 +335,7 @@ mod tests {
         // Keep-alive idle is longer than the head timeout.
         tokio::time::sleep(Duration::from_millis(100)).await;
         client.write_all(b"GET /ws HTTP/1.1\r\n\r\n").await.unwrap();
-        conn.read(&mut buf).await.unwrap();
+        assert!(conn.read(&mut buf).await.unwrap() > 0);
         conn.write_all(b"HTTP/1.1 101 Switching Protocols\r\n\r\n")
             .await
             .unwrap();
