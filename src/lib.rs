@@ -11,7 +11,8 @@
 //! - [`config`]: the key table, schema and defaults, figment layering (defaults < file <
 //!   `VOXRAY_*` env < flags), validation naming the key path, secret resolution and redaction.
 //! - [`server`]: the HTTP appliance: router and middleware order, error envelope, auth, CORS,
-//!   body limits, graceful shutdown, route handlers.
+//!   body limits, connection deadlines and per-address bound, keyless-default guards,
+//!   graceful shutdown, route handlers.
 //! - [`session`]: admission (`max_sessions`), pending sessions from `/start`, lifecycle, and
 //!   the one-time WebSocket tokens.
 //! - [`transport`]: wire ↔ frames: the `/ws` driver with per-session protobuf/JSON/raw
@@ -32,6 +33,8 @@
 //!   family, Anthropic, Deepgram, ElevenLabs, Cartesia), the pooled HTTP client with the
 //!   retry policy, the SSE parser, and provider selection from the configuration.
 //! - [`telemetry`]: tracing set-up (text or JSON on stderr).
+//! - [`secret_text`]: leaf module shared by `config` and `security`: token shapes, the `vxr_`
+//!   key format, `redact()`, the placeholder classifier, key strength.
 //! - [`security`]: keygen, the `audit` secret scanner, the `check` production checklist; no
 //!   dependency on `server`.
 pub mod audio;
@@ -40,6 +43,7 @@ pub mod config;
 pub mod metrics;
 pub mod pipeline;
 pub mod pki;
+pub mod secret_text;
 pub mod security;
 pub mod server;
 pub mod services;

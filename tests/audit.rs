@@ -714,9 +714,119 @@ fn corpus_precision_and_recall() {
     let fps: Vec<_> = predicted.difference(&labels).collect();
     let fns: Vec<_> = labels.difference(&predicted).collect();
     assert!(labels.len() >= 70, "corpus too small");
+    eprintln!(
+        "corpus: {} labelled secrets, {} findings, precision {precision:.3}, recall {recall:.3}",
+        labels.len(),
+        predicted.len()
+    );
     assert!(
-        precision >= 0.95,
+        precision >= 0.98,
         "precision {precision:.3}; false positives {fps:?}"
     );
-    assert!(recall >= 0.95, "recall {recall:.3}; missed {fns:?}");
+    assert!(recall >= 0.98, "recall {recall:.3}; missed {fns:?}");
+}
+
+/// Issue 10 item 11: `--max-file-size` bounds stdin, FIFOs and devices too; an endless input
+/// is skipped as "too large" instead of being read into memory without bound.
+#[test]
+fn endless_inputs_are_bounded_by_max_file_size() {
+    let d = tempdir("endless");
+    let fifo = d.join("pipe");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let writer = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || {
+            use std::io::Write;
+            if let Ok(mut f) = std::fs::OpenOptions::new().write(true).open(&fifo) {
+                let chunk = vec![b'a'; 65536];
+                while f.write_all(&chunk).is_ok() {}
+            }
+        })
+    };
+    let cases: Vec<(Vec<&str>, Stdio, &str)> = vec![
+        (vec!["/dev/zero"], Stdio::null(), "/dev/zero"),
+        (
+            vec!["-"],
+            Stdio::from(std::fs::File::open("/dev/zero").unwrap()),
+            "<stdin>",
+        ),
+        (vec![fifo.to_str().unwrap()], Stdio::null(), "pipe"),
+    ];
+    for (paths, stdin, shown) in cases {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_voxray"));
+        cmd.arg("audit")
+            .args([
+                "--no-git-checks",
+                "--format",
+                "json",
+                "--max-file-size",
+                "1000000",
+            ])
+            .args(&paths)
+            .current_dir(&d)
+            .env("VOXRAY_KEYRING_BACKEND", "none")
+            .stdin(stdin)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let child = cmd.spawn().unwrap();
+        let pid = child.id() as i32;
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(child.wait_with_output());
+        });
+        let o = match rx.recv_timeout(std::time::Duration::from_secs(30)) {
+            Ok(o) => o.unwrap(),
+            Err(_) => {
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+                panic!("audit {paths:?} did not finish within 30 s");
+            }
+        };
+        let v = json(&o);
+        let skipped = v["skipped"].as_array().unwrap();
+        assert!(
+            skipped
+                .iter()
+                .any(|s| s["file"].as_str().unwrap().ends_with(shown) && s["reason"] == "too large"),
+            "{paths:?}: {v}"
+        );
+    }
+    drop(writer);
+}
+
+/// Issue 10 (secret scanning): placeholder syntaxes of other ecosystems (YAML tags such as
+/// `!env NAME`, redaction markers such as `[hidden]`, trivial dev values) are clean, and
+/// credentials in URL query strings (`?api_key=`, `token=`, `access_token=`, `sig=`) are
+/// findings. Fixtures: tests/audit_fixtures/.
+#[test]
+fn yaml_tags_markers_dev_values_are_clean_and_url_query_credentials_are_found() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/audit_fixtures");
+    let o = voxray_in(
+        &root,
+        &["--no-git-checks", "--no-ignore", "--format", "json", "."],
+        None,
+    );
+    let v = json(&o);
+    let found: BTreeSet<(String, u64, String)> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["file"].as_str().unwrap().to_string(),
+                f["line"].as_u64().unwrap(),
+                f["rule_id"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let expected: BTreeSet<(String, u64, String)> = (1..=4)
+        .map(|l| {
+            (
+                "leaky-urls.yaml".to_string(),
+                l,
+                "url-query-credential".to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(found, expected, "{v}");
 }

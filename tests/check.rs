@@ -1034,3 +1034,34 @@ fn text_report_snapshot() {
         "text report changed; review and set VOXRAY_UPDATE_SNAPSHOTS=1 to accept"
     );
 }
+
+/// Issue 10 item 2 in `check --production`: a malformed or blank server key is reported under
+/// VXP-AUTH-001 with its key path and source (not as "no key"), never with its value.
+#[test]
+fn unusable_server_key_configuration_is_named_by_auth_001() {
+    let dir = tempfile::tempdir().unwrap();
+    for (var, value, path) in [
+        (
+            "VOXRAY_SERVER_API_KEYS",
+            "[\"vxr_Zq81xkPa0vBn3Hk29dLq0Wm4\", ",
+            "server_api_keys",
+        ),
+        ("VOXRAY_SERVER_API_KEY", " \t ", "server_api_key"),
+    ] {
+        let (_, r) = run_in(
+            dir.path(),
+            "VXP-AUTH-001",
+            &json!({}),
+            &[(var, value)],
+            &[],
+            None,
+        );
+        assert_eq!(r["status"], "FAIL", "{r}");
+        let text = r.to_string();
+        assert!(
+            text.contains(path) && text.contains(&format!("env {var}")),
+            "{text}"
+        );
+        assert!(!text.contains("Zq81xkPa0vBn3"), "{text}");
+    }
+}

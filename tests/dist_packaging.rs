@@ -600,6 +600,7 @@ fn production_config_follows_the_checklist() {
     let opts = LoadOptions {
         config_path: Some(repo().join("packaging/config.production.json")),
         env: [("VOXRAY_SERVER_API_KEY".to_string(), key)].into(),
+        invalid_env: Vec::new(),
         flags: Vec::new(),
     };
     let loaded = load(&opts).unwrap_or_else(|e| panic!("{e}"));

@@ -85,7 +85,12 @@ async fn every_protected_route_needs_a_key() {
     let client = Client::new();
     let session = pending_session(&server, &client).await;
     for (method, path, ok_status) in protected(&session) {
-        let req = || client.request(method.clone(), server.url(&path)).body("{}");
+        let req = || {
+            client
+                .request(method.clone(), server.url(&path))
+                .header("content-type", "application/json")
+                .body("{}")
+        };
         for (label, builder) in [
             ("no key", req()),
             ("wrong bearer", req().bearer_auth("wrong-key-0000000000000")),
@@ -94,6 +99,7 @@ async fn every_protected_route_needs_a_key() {
                 "query key",
                 client
                     .request(method.clone(), server.url(&format!("{path}?api_key={KEY}")))
+                    .header("content-type", "application/json")
                     .body("{}"),
             ),
         ] {
@@ -201,6 +207,7 @@ async fn auth_is_off_without_keys_and_envelopes_hold() {
     assert_ne!(res.headers()["x-request-id"], "bad id!");
     let res = client
         .post(server.url("/start"))
+        .header("content-type", "application/json")
         .body("{nope")
         .send()
         .await
@@ -211,6 +218,7 @@ async fn auth_is_off_without_keys_and_envelopes_hold() {
     assert_eq!(body["error"]["details"][0]["field"], "body");
     let res = client
         .post(server.url("/start"))
+        .header("content-type", "application/json")
         .body("[1]")
         .send()
         .await
@@ -267,4 +275,33 @@ async fn start_v1_websocket_answer_shape() {
     );
     assert!(data["expiresAt"].as_str().unwrap().ends_with('Z'));
     assert!(body["meta"]["requestId"].is_string());
+}
+
+/// Issue 10 item 2: configured keys are trimmed the way presented keys are, so a key file or
+/// variable with a trailing newline still authenticates.
+#[tokio::test]
+async fn configured_key_with_trailing_newline_matches() {
+    let with_newline = format!("{KEY}\n");
+    let server = Server::start(
+        json!({"server_api_keys": [format!(" {SECOND}\t")]}),
+        &[("VOXRAY_SERVER_API_KEY", with_newline.as_str())],
+    );
+    let client = Client::new();
+    for key in [KEY, SECOND] {
+        let res = client
+            .post(server.url("/start"))
+            .bearer_auth(key)
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "trimmed configured key matches");
+    }
+    let res = client
+        .post(server.url("/start"))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
 }

@@ -51,14 +51,14 @@ fn json_body(size: usize) -> Vec<u8> {
 }
 
 fn post_content_length(stream: &mut TcpStream, body: &[u8]) {
-    write!(stream, "POST /start HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n", body.len()).unwrap();
+    write!(stream, "POST /start HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n", body.len()).unwrap();
     stream.write_all(body).unwrap();
 }
 
 fn post_chunked(stream: &mut TcpStream, body: &[u8]) {
     write!(
         stream,
-        "POST /start HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "POST /start HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
     )
     .unwrap();
     for chunk in body.chunks(16 * 1024) {
@@ -143,7 +143,7 @@ fn expect_continue_with_oversize_length_gets_400_without_100() {
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     write!(
         stream,
-        "POST /start HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 4096\r\n\r\n"
+        "POST /start HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: 4096\r\n\r\n"
     )
     .unwrap();
     let (status, headers, text) = read_response(&mut reader);

@@ -161,6 +161,7 @@ async fn file_sources_and_env_precedence() {
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
+            invalid_env: vec![],
             flags: vec![],
         };
         voxray::config::load::load_with_keyring(&opts, &voxray::config::secret::NoKeyring).unwrap()

@@ -45,6 +45,7 @@ async fn no_key_value_in_trace_logs() {
     client
         .post(server.url("/start"))
         .bearer_auth(SERVER_KEY)
+        .header("content-type", "application/json")
         .body("{bad json")
         .send()
         .await

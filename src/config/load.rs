@@ -3,6 +3,7 @@
 //! resolution.
 
 use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use figment::Figment;
@@ -21,20 +22,62 @@ pub struct LoadOptions {
     pub config_path: Option<PathBuf>,
     /// Environment snapshot (variables with empty values count as unset and are dropped).
     pub env: BTreeMap<String, String>,
+    /// Names of environment variables whose name or value is not valid UTF-8 (names shown
+    /// lossily; values are never kept). Those voxray reads are config errors ([`load`]).
+    pub invalid_env: Vec<String>,
     /// Flag values by key path, with the flag name for error messages.
     pub flags: Vec<(&'static str, &'static str, Value)>,
 }
 
 impl LoadOptions {
-    /// Options from the process environment.
+    /// Options from the process environment, read as `OsString` so that a non-UTF-8 variable
+    /// never panics: it is left out of [`LoadOptions::env`] and named in
+    /// [`LoadOptions::invalid_env`].
     pub fn from_process_env() -> Self {
-        let env = std::env::vars().filter(|(_, v)| !v.is_empty()).collect();
+        let (env, invalid_env) = env_snapshot(std::env::vars_os());
         Self {
             config_path: None,
             env,
+            invalid_env,
             flags: Vec::new(),
         }
     }
+}
+
+/// Split raw environment pairs into the UTF-8 snapshot (empty values dropped, `config.md` §3)
+/// and the names of variables that are not UTF-8 (name converted lossily, value discarded).
+pub fn env_snapshot(
+    vars: impl IntoIterator<Item = (OsString, OsString)>,
+) -> (BTreeMap<String, String>, Vec<String>) {
+    let mut env = BTreeMap::new();
+    let mut invalid = Vec::new();
+    for (name, value) in vars {
+        match (name.into_string(), value.into_string()) {
+            (Ok(name), Ok(value)) => {
+                if !value.is_empty() {
+                    env.insert(name, value);
+                }
+            }
+            (Ok(name), Err(_)) => invalid.push(name),
+            (Err(name), _) => invalid.push(name.to_string_lossy().into_owned()),
+        }
+    }
+    invalid.sort();
+    invalid.dedup();
+    (env, invalid)
+}
+
+/// Whether voxray reads the environment variable `name`: `VOXRAY_*`, a key's alias, or a
+/// conventional provider/carrier secret variable (`config.md` §3, §6.4).
+fn read_by_voxray(name: &str, api_key_names: &[String]) -> bool {
+    name.starts_with("VOXRAY_")
+        || KEYS.iter().any(|k| k.env_aliases.contains(&name))
+        || super::secret::KNOWN_SECRET_ENV.contains(&name)
+        || api_key_names.iter().any(|n| {
+            super::secret::provider_env_vars(n)
+                .iter()
+                .any(|v| v == name)
+        })
 }
 
 /// A loaded configuration.
@@ -103,6 +146,9 @@ fn parse_env_value(kind: Kind, raw: &str) -> Option<Value> {
         Kind::StrMap => serde_json::from_str::<Map<String, Value>>(t)
             .ok()
             .map(Value::Object),
+        // Text that opens a JSON array or object must be valid JSON: a broken list of ICE
+        // servers is an error, never a string (issue 10 item 9).
+        Kind::Any if t.starts_with('[') || t.starts_with('{') => serde_json::from_str(t).ok(),
         Kind::Any => Some(serde_json::from_str(t).unwrap_or_else(|_| Value::String(t.to_string()))),
     }
 }
@@ -439,6 +485,17 @@ pub fn load_lenient(
         ));
     }
 
+    // 6b. Variables that are not UTF-8: an error by name (never the value) when voxray reads
+    // them, ignored otherwise.
+    let api_key_names: Vec<String> = config.api_keys.keys().cloned().collect();
+    for name in &opts.invalid_env {
+        if read_by_voxray(name, &api_key_names) {
+            errors.push(format!(
+                "{name}: environment variable is not valid UTF-8 (value not shown)"
+            ));
+        }
+    }
+
     // 7. Secrets.
     let os_keyring;
     let keyring = match keyring {
@@ -494,6 +551,7 @@ mod tests {
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
+            invalid_env: vec![],
             flags: vec![],
         }
     }
@@ -549,6 +607,40 @@ mod tests {
             err.0[0].contains("VOXRAY_MAX_REQUEST_BODY_BYTES and VOXRAY_MAX_BODY_BYTES"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn broken_json_in_env_is_an_error() {
+        let err = load(&opts(&[("VOXRAY_WEBRTC_ICE_SERVERS", "[{\"urls\": ")])).unwrap_err();
+        assert!(
+            err.0[0].starts_with("config error: webrtc_ice_servers: expected a JSON value")
+                && err.0[0].ends_with("(from env VOXRAY_WEBRTC_ICE_SERVERS)"),
+            "{err}"
+        );
+        let err = load(&opts(&[(
+            "VOXRAY_API_KEYS",
+            "{\"openai\": \"sk-proj-Zq81xkPa0vBn3Hk29dLq0Wm4",
+        )]))
+        .unwrap_err();
+        assert_eq!(
+            err.0,
+            vec![
+                "config error: api_keys: expected a JSON object of strings, the JSON is malformed at line 1 column 44 (from env VOXRAY_API_KEYS)"
+            ]
+        );
+        let err = load(&opts(&[("VOXRAY_API_KEYS", "{\"openai\": 1}")])).unwrap_err();
+        assert!(
+            err.0[0].contains("api_keys.openai: expected a string, got a number"),
+            "{err}"
+        );
+        let loaded = load(&opts(&[(
+            "VOXRAY_API_KEYS",
+            "{\"deepgram\": \"dg-Zq81xkPa0vBn3Hk29dLq0Wm4\"}",
+        )]))
+        .unwrap();
+        let r = &loaded.secrets.api_keys["deepgram"];
+        assert_eq!(r.value.expose(), "dg-Zq81xkPa0vBn3Hk29dLq0Wm4");
+        assert_eq!(r.source.to_string(), "env VOXRAY_API_KEYS");
     }
 
     #[test]

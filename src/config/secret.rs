@@ -14,8 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::schema::Config;
-use crate::security::audit::placeholder::is_placeholder;
-use crate::security::redact::redact;
+use crate::secret_text::{is_placeholder, redact};
 
 /// A secret value. `Debug` and `Display` print [`redact`]ed text; only [`Secret::expose`]
 /// gives the value, for the few places that must compare or send it.
@@ -134,6 +133,31 @@ impl Secrets {
     }
 }
 
+/// Conventional secret variables voxray reads besides `VOXRAY_*`: every provider variable of
+/// `config.md` §6.4 and the carrier tokens (§5.4).
+pub const KNOWN_SECRET_ENV: &[&str] = &[
+    "OPENAI_API_KEY",
+    "ANTHROPIC_API_KEY",
+    "GROQ_API_KEY",
+    "DEEPGRAM_API_KEY",
+    "ELEVENLABS_API_KEY",
+    "CARTESIA_API_KEY",
+    "GOOGLE_API_KEY",
+    "GEMINI_API_KEY",
+    "MISTRAL_API_KEY",
+    "DEEPSEEK_API_KEY",
+    "CEREBRAS_API_KEY",
+    "SARVAM_API_KEY",
+    "XAI_API_KEY",
+    "OLLAMA_API_KEY",
+    "VLLM_API_KEY",
+    "LLAMACPP_API_KEY",
+    "DAILY_API_KEY",
+    "TWILIO_AUTH_TOKEN",
+    "TELNYX_API_KEY",
+    "PLIVO_AUTH_TOKEN",
+];
+
 /// Conventional environment variables of an `api_keys` name (`config.md` §6.4).
 pub fn provider_env_vars(name: &str) -> Vec<String> {
     let known: &[(&str, &[&str])] = &[
@@ -185,6 +209,123 @@ fn placeholder_server_key(path: &str, source: &SecretSource) -> String {
     )
 }
 
+/// Check and normalise one resolved server key (`server_api_key`, `server_api_keys[i]`).
+///
+/// The value is trimmed exactly as presented keys are (`str::trim`: Unicode white space, so
+/// tab, newline and no-break space too; `http.md` §4). A value that is blank after trimming,
+/// or that the placeholder classifier calls a placeholder, is a config error: a server key
+/// that is present but unusable never means "authentication off".
+///
+/// # Errors
+/// One line naming `path` and the source, never the value.
+fn server_key(path: &str, r: Resolved) -> Result<Resolved, String> {
+    let trimmed = r.value.expose().trim();
+    if trimmed.is_empty() {
+        return Err(format!(
+            "{path}: value is blank (only white space); set a real key or run \"voxray keygen\" (from {})",
+            r.source
+        ));
+    }
+    if is_placeholder(trimmed) {
+        return Err(placeholder_server_key(path, &r.source));
+    }
+    if trimmed.len() == r.value.expose().len() {
+        return Ok(r);
+    }
+    Ok(Resolved {
+        value: Secret::new(trimmed),
+        source: r.source,
+    })
+}
+
+/// Parse `VOXRAY_SERVER_API_KEYS`: a JSON array of strings when it starts with `[`, else
+/// comma-separated (`config.md` §3). Entries are returned untrimmed for [`server_key`].
+///
+/// # Errors
+/// One line per problem (malformed JSON with its line and column, a non-string entry, an
+/// empty list), never echoing any part of the value.
+fn parse_server_key_list(raw: &str) -> Result<Vec<String>, String> {
+    const SOURCE: &str = "env VOXRAY_SERVER_API_KEYS";
+    let t = raw.trim();
+    let items = if t.starts_with('[') {
+        let values: Vec<serde_json::Value> = serde_json::from_str(t).map_err(|e| {
+            format!(
+                "server_api_keys: expected a JSON array of strings, the JSON is malformed at line {} column {} (from {SOURCE})",
+                e.line(),
+                e.column()
+            )
+        })?;
+        let mut items = Vec::with_capacity(values.len());
+        for (i, v) in values.into_iter().enumerate() {
+            match v {
+                serde_json::Value::String(s) => items.push(s),
+                other => {
+                    return Err(format!(
+                        "server_api_keys[{i}]: expected a string, got {} (from {SOURCE})",
+                        super::validate::json_type_name(&other)
+                    ));
+                }
+            }
+        }
+        items
+    } else {
+        t.split(',')
+            .filter(|s| !s.trim().is_empty())
+            .map(String::from)
+            .collect()
+    };
+    if items.is_empty() {
+        return Err(format!(
+            "server_api_keys: the list holds no key; unset the variable or set real keys (from {SOURCE})"
+        ));
+    }
+    Ok(items)
+}
+
+/// Parse `VOXRAY_API_KEYS`: a JSON object of strings (`config.md` §3). Empty members are
+/// dropped (an empty value counts as unset).
+///
+/// # Errors
+/// One line per problem, naming the key and never echoing the value.
+fn parse_api_key_map(raw: &str) -> Result<BTreeMap<String, String>, Vec<String>> {
+    const SOURCE: &str = "env VOXRAY_API_KEYS";
+    let map: serde_json::Map<String, serde_json::Value> = match serde_json::from_str(raw.trim()) {
+        Ok(serde_json::Value::Object(m)) => m,
+        Ok(other) => {
+            return Err(vec![format!(
+                "api_keys: expected a JSON object of strings, got {} (from {SOURCE})",
+                super::validate::json_type_name(&other)
+            )]);
+        }
+        Err(e) => {
+            return Err(vec![format!(
+                "api_keys: expected a JSON object of strings, the JSON is malformed at line {} column {} (from {SOURCE})",
+                e.line(),
+                e.column()
+            )]);
+        }
+    };
+    let mut out = BTreeMap::new();
+    let mut errors = Vec::new();
+    for (name, value) in map {
+        match value {
+            serde_json::Value::String(s) if s.trim().is_empty() => {}
+            serde_json::Value::String(s) => {
+                out.insert(name, s);
+            }
+            other => errors.push(format!(
+                "api_keys.{name}: expected a string, got {} (from {SOURCE})",
+                super::validate::json_type_name(&other)
+            )),
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
+}
+
 /// Resolves secret references against an environment snapshot, a keyring and the config file's
 /// directory. Collects warnings (placeholder values, group/world-readable secret files).
 pub struct SecretResolver<'a> {
@@ -202,8 +343,9 @@ impl SecretResolver<'_> {
     /// Resolve one secret key.
     ///
     /// `path` is the key path (`server_api_key`, `api_keys.openai`), `env_vars` the variables to
-    /// try in order, `file_value` the raw config value. `strict` makes a placeholder an error
-    /// (server keys). Returns `Ok(None)` when nothing non-empty was found.
+    /// try in order, `file_value` the raw config value. `strict` (server keys) trims the value and
+    /// makes a blank or placeholder value an error ([`server_key`]). Returns `Ok(None)` when
+    /// nothing non-empty was found.
     ///
     /// # Errors
     /// One line (without the `config error:` prefix) for an unresolvable `${NAME}` or `file:`
@@ -229,22 +371,21 @@ impl SecretResolver<'_> {
                 value: Secret::new(value),
                 source: SecretSource::Keyring,
             })
-        } else if !file_value.trim().is_empty() {
+        } else if !file_value.trim().is_empty() || (strict && !file_value.is_empty()) {
+            // A server key of only white space is present but unusable: resolve it so that
+            // `server_key` reports it instead of treating it as unset.
             Some(self.expand(path, file_value, file_source)?)
         } else {
             None
         };
         match found {
+            Some(r) if strict => server_key(path, r).map(Some),
             Some(r) if is_placeholder(r.value.expose()) => {
-                if strict {
-                    Err(placeholder_server_key(path, &r.source))
-                } else {
-                    self.warnings.push(format!(
-                        "{path}: value from {} looks like a placeholder; treated as unset",
-                        r.source
-                    ));
-                    Ok(None)
-                }
+                self.warnings.push(format!(
+                    "{path}: value from {} looks like a placeholder; treated as unset",
+                    r.source
+                ));
+                Ok(None)
             }
             other => Ok(other),
         }
@@ -349,26 +490,30 @@ impl SecretResolver<'_> {
         // The list: env gives the whole list; else each file entry is expanded on its own.
         let listed: Vec<(String, Result<Resolved, String>)> =
             match self.env.get("VOXRAY_SERVER_API_KEYS") {
-                Some(list) => super::load::parse_env_list(list)
-                    .unwrap_or_default()
-                    .into_iter()
-                    .enumerate()
-                    .map(|(i, v)| {
-                        let source = SecretSource::Env("VOXRAY_SERVER_API_KEYS".into());
-                        (
-                            format!("server_api_keys[{i}]"),
-                            Ok(Resolved {
-                                value: Secret::new(v),
-                                source,
-                            }),
-                        )
-                    })
-                    .collect(),
+                Some(list) => match parse_server_key_list(list) {
+                    Ok(items) => items,
+                    Err(e) => {
+                        errors.push(e);
+                        Vec::new()
+                    }
+                }
+                .into_iter()
+                .enumerate()
+                .map(|(i, v)| {
+                    let source = SecretSource::Env("VOXRAY_SERVER_API_KEYS".into());
+                    (
+                        format!("server_api_keys[{i}]"),
+                        Ok(Resolved {
+                            value: Secret::new(v),
+                            source,
+                        }),
+                    )
+                })
+                .collect(),
                 None => config
                     .server_api_keys
                     .iter()
                     .enumerate()
-                    .filter(|(_, raw)| !raw.trim().is_empty())
                     .map(|(i, raw)| {
                         let path = format!("server_api_keys[{i}]");
                         let expanded = self.expand(&path, raw, file_source);
@@ -377,10 +522,7 @@ impl SecretResolver<'_> {
                     .collect(),
             };
         for (path, resolved) in listed {
-            match resolved {
-                Ok(r) if is_placeholder(r.value.expose()) => {
-                    errors.push(placeholder_server_key(&path, &r.source))
-                }
+            match resolved.and_then(|r| server_key(&path, r)) {
                 Ok(r) => secrets.server_keys.push(r),
                 Err(e) => errors.push(e),
             }
@@ -403,20 +545,53 @@ impl SecretResolver<'_> {
                 .into_iter()
                 .map(String::from),
         );
+        // `VOXRAY_API_KEYS`, the map's canonical variable: a JSON object of strings whose
+        // members come right after their own `VOXRAY_API_KEYS__NAME` variable.
+        let whole_map = match self.env.get("VOXRAY_API_KEYS") {
+            Some(raw) => match parse_api_key_map(raw) {
+                Ok(map) => map,
+                Err(e) => {
+                    errors.extend(e);
+                    BTreeMap::new()
+                }
+            },
+            None => BTreeMap::new(),
+        };
+        names.extend(whole_map.keys().cloned());
         names.sort();
         names.dedup();
         for name in names {
-            let mut vars = vec![super::keys::canonical_env(&format!("api_keys.{name}"))];
-            vars.extend(provider_env_vars(&name));
-            let file_value = config.api_keys.get(&name).map(String::as_str).unwrap_or("");
-            if let Some(r) = one(
-                self,
-                &mut errors,
-                &format!("api_keys.{name}"),
-                vars,
-                file_value,
-                false,
-            ) {
+            let canonical = super::keys::canonical_env(&format!("api_keys.{name}"));
+            let found = match (self.env.get(&canonical), whole_map.get(&name)) {
+                (None, Some(value)) => Some(Resolved {
+                    value: Secret::new(value.as_str()),
+                    source: SecretSource::Env("VOXRAY_API_KEYS".into()),
+                })
+                .filter(|r| {
+                    let placeholder = is_placeholder(r.value.expose());
+                    if placeholder {
+                        self.warnings.push(format!(
+                            "api_keys.{name}: value from {} looks like a placeholder; treated as unset",
+                            r.source
+                        ));
+                    }
+                    !placeholder
+                }),
+                _ => {
+                    let mut vars = vec![canonical];
+                    vars.extend(provider_env_vars(&name));
+                    let file_value = config.api_keys.get(&name).map(String::as_str).unwrap_or("");
+                    one(
+                        self,
+                        &mut errors,
+                        &format!("api_keys.{name}"),
+                        vars,
+                        file_value,
+                        false,
+                    )
+                }
+            };
+            if let Some(r) = found {
                 secrets.api_keys.insert(name, r);
             }
         }

@@ -36,17 +36,23 @@ pub fn error_line(path: &str, problem: &str, source: &Source) -> String {
     format!("{path}: {problem} (from {source})")
 }
 
+/// The JSON type of `value` as words (`a number`, `a list`, …): what error lines show in place
+/// of a secret value.
+pub fn json_type_name(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+
 /// A short rendering of a rejected value: the JSON text for non-secrets, the type otherwise.
 fn shown(value: &Value, secret: bool) -> String {
     if secret {
-        return match value {
-            Value::Null => "null".into(),
-            Value::Bool(_) => "a boolean".into(),
-            Value::Number(_) => "a number".into(),
-            Value::String(_) => "a string".into(),
-            Value::Array(_) => "a list".into(),
-            Value::Object(_) => "an object".into(),
-        };
+        return json_type_name(value).into();
     }
     let text = value.to_string();
     if text.chars().count() > 60 {

@@ -224,6 +224,20 @@ fn request_id(req: &Request) -> String {
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
 }
 
+/// The request header block limit (`http.md` §1): 64 KiB.
+pub const HEADER_BLOCK_LIMIT: usize = 64 * 1024;
+
+/// Size of the request's header block as sent on HTTP/1.1: request line and `name: value\r\n`
+/// per field.
+fn header_block_len(req: &Request) -> usize {
+    let line = req.method().as_str().len() + req.uri().to_string().len() + 12;
+    line + req
+        .headers()
+        .iter()
+        .map(|(n, v)| n.as_str().len() + v.len() + 4)
+        .sum::<usize>()
+}
+
 /// The outer middleware: see the module documentation.
 async fn gate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let started = Instant::now();
@@ -236,6 +250,9 @@ async fn gate(State(state): State<AppState>, mut req: Request, next: Next) -> Re
 
     let span = tracing::info_span!("request", request_id = %id, method = %method, route = label);
     let mut res = async { match route {
+        _ if header_block_len(&req) > HEADER_BLOCK_LIMIT => {
+            ApiError::headers_too_large().into_response()
+        }
         _ if method == Method::OPTIONS && route.is_some() => {
             let methods = route.expect("checked").methods();
             cors::preflight(req.headers(), methods, &state.config.cors_allowed_origins)
@@ -249,10 +266,20 @@ async fn gate(State(state): State<AppState>, mut req: Request, next: Next) -> Re
         Some(RouteKind::Docs) if req.uri().path() == "/swagger" => {
             Redirect::permanent("/swagger/").into_response()
         }
+        Some(kind) if (kind.needs_key() || kind == RouteKind::Ws)
+            && state.secrets().server_keys.is_empty()
+            && !super::host::keyless_host_allowed(req.headers(), req.uri(), &state.config) =>
+        {
+            tracing::warn!(route = label, client = %client_addr(&req), "rejected request: host not allowed without authentication");
+            ApiError::forbidden_host().into_response()
+        }
         Some(kind) if kind.needs_key() && !key_ok(&state, &req) => {
             state.metrics.auth_failures.with_label_values(&[label]).inc();
             tracing::warn!(route = label, client = %client_addr(&req), "rejected request: missing or invalid API key");
             ApiError::unauthorized().into_response()
+        }
+        Some(kind) if kind.needs_key() && !super::host::json_content_type_ok(req.headers()) => {
+            ApiError::unsupported_media_type().into_response()
         }
         Some(_) => {
             req.extensions_mut().insert(RequestId(id.clone()));

@@ -82,6 +82,16 @@ impl ApiError {
             format!("request body exceeds {limit} bytes"),
         )
     }
+    /// 408 `request_timeout`, `request body not received in time`, with `Connection: close`:
+    /// a body that stalled or trickled past the body read timeouts ([`super::limit`]).
+    pub fn request_timeout() -> Self {
+        Self::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            "request body not received in time",
+        )
+        .header(header::CONNECTION, "close")
+    }
     /// 401 with the exact body `{"error":{"code":"unauthorized","message":"Unauthorized"}}`.
     pub fn unauthorized() -> Self {
         Self::new(StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized")
@@ -91,6 +101,29 @@ impl ApiError {
     /// 403 `forbidden` (WebSocket Origin rejection).
     pub fn forbidden_origin() -> Self {
         Self::new(StatusCode::FORBIDDEN, "forbidden", "origin not allowed")
+    }
+    /// 431 `headers_too_large`, `request headers too large` (`http.md` §1, §3).
+    pub fn headers_too_large() -> Self {
+        Self::new(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "headers_too_large",
+            "request headers too large",
+        )
+        .header(header::CONNECTION, "close")
+    }
+    /// 403 `forbidden`, `host not allowed`: a keyless server asked for a protected route under
+    /// a `Host` that is neither loopback nor configured ([`super::host`]).
+    pub fn forbidden_host() -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", "host not allowed")
+    }
+    /// 415 `unsupported_media_type`: a JSON body route sent a body that is not
+    /// `application/json` ([`super::host`]).
+    pub fn unsupported_media_type() -> Self {
+        Self::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "Content-Type must be application/json",
+        )
     }
     /// 404 `not_found` with one of the spec's messages.
     pub fn not_found(message: &'static str) -> Self {

@@ -1,11 +1,15 @@
 //! The HTTP appliance around the voice engine: router and middleware ([`app`]), error
 //! envelope ([`error`]), API keys ([`auth`]), CORS ([`cors`]), body limits ([`limit`]),
+//! connection admission and slow-client deadlines ([`conn`]), keyless-default guards
+//! ([`host`]),
 //! graceful shutdown ([`shutdown`]) and the route handlers ([`routes`]).
 
 pub mod app;
 pub mod auth;
+pub mod conn;
 pub mod cors;
 pub mod error;
+pub mod host;
 pub mod limit;
 pub mod reload;
 pub mod routes;
@@ -40,6 +44,69 @@ pub enum ServeError {
     /// TLS files or ACME settings are unusable.
     #[error(transparent)]
     Tls(#[from] tls::TlsError),
+    /// No server key is set and the listener is not loopback-only (issue 10 item 8).
+    #[error(
+        "config error: no server key is set and host {host} is not loopback, so anyone who reaches it could use it; set VOXRAY_SERVER_API_KEY (generate one with \"voxray keygen\") or bind 127.0.0.1"
+    )]
+    KeylessOffLoopback {
+        /// The configured `host`.
+        host: String,
+    },
+    /// A server key is weak and the listener is not loopback-only (issue 10 item 9).
+    #[error(
+        "config error: the server key from {origin} is weak ({why}) and host {host} is not loopback; generate a key with \"voxray keygen\""
+    )]
+    WeakKey {
+        /// Where the key came from (never the key).
+        origin: String,
+        /// What makes it weak ([`crate::secret_text::weakness`]).
+        why: &'static str,
+        /// The configured `host`.
+        host: String,
+    },
+}
+
+/// Whether `host` only accepts connections from this machine (`127.0.0.0/8`, `::1`,
+/// `localhost`).
+pub fn is_loopback_host(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Off loopback, refuse to run without a server key or with a weak one; on loopback, warn about
+/// weak keys (the security document asks for a long random key: `voxray keygen`).
+///
+/// # Errors
+/// [`ServeError::KeylessOffLoopback`], or [`ServeError::WeakKey`] for the first weak key, when
+/// `host` is not loopback.
+fn check_key_strength(loaded: &Loaded) -> Result<(), ServeError> {
+    let loopback = is_loopback_host(&loaded.config.host);
+    if loaded.secrets.server_keys.is_empty() && !loopback {
+        return Err(ServeError::KeylessOffLoopback {
+            host: loaded.config.host.clone(),
+        });
+    }
+    for key in &loaded.secrets.server_keys {
+        let Some(why) = crate::secret_text::weakness(key.value.expose()) else {
+            continue;
+        };
+        if !loopback {
+            return Err(ServeError::WeakKey {
+                origin: key.source.to_string(),
+                why,
+                host: loaded.config.host.clone(),
+            });
+        }
+        tracing::warn!(
+            source = %key.source,
+            "the server key is weak ({why}); fine on loopback, refused on any other host: generate one with \"voxray keygen\""
+        );
+    }
+    Ok(())
 }
 
 /// Bind the listeners and serve until the first SIGTERM/SIGINT has drained.
@@ -48,6 +115,7 @@ pub enum ServeError {
 /// [`ServeError`] when a listener cannot be bound or the configuration asks for something
 /// this build cannot serve (on-server TLS).
 pub async fn run(loaded: Loaded, opts: LoadOptions) -> Result<(), ServeError> {
+    check_key_strength(&loaded)?;
     let config = Arc::new(loaded.config);
     let tls = if config.tls_enable {
         Some(tls::setup(&config)?)
@@ -87,19 +155,10 @@ pub async fn run(loaded: Loaded, opts: LoadOptions) -> Result<(), ServeError> {
         tracing::info!(keys = sources.len(), sources = %sources.join(", "), "API key authentication is on");
     }
     if loaded.secrets.server_keys.is_empty() {
-        let loopback = config
-            .host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
-            || config.host == "localhost";
-        if loopback {
-            tracing::warn!("API key authentication is disabled");
-        } else {
-            tracing::warn!(
-                "API key authentication is disabled: the server is reachable without authentication on {}",
-                config.host
-            );
-        }
+        // Off loopback a keyless start was refused above.
+        tracing::warn!(
+            "API key authentication is disabled (loopback only; protected routes answer loopback or configured Host values, JSON bodies need Content-Type: application/json)"
+        );
     }
     let sessions = SessionRegistry::new(config.max_sessions);
     let metrics = Metrics::new();
@@ -160,7 +219,8 @@ pub async fn run(loaded: Loaded, opts: LoadOptions) -> Result<(), ServeError> {
         tls.clone(),
         stop_rx,
     ));
-    sessions.spawn_sweeper(Duration::from_secs(60));
+    // Admission also sweeps when full; this keeps `voxray_sessions_active` honest meanwhile.
+    sessions.spawn_sweeper(Duration::from_secs(5));
     reload::spawn(opts, config.clone(), state.secrets.clone(), tls.clone());
     sessions.set_lifecycle(Lifecycle::Ready);
     tracing::info!("listening addr={local} tls={}", tls.is_some());
@@ -181,7 +241,10 @@ pub async fn run(loaded: Loaded, opts: LoadOptions) -> Result<(), ServeError> {
 
 /// Accept connections until `stop` turns true; each connection (after the TLS handshake when
 /// `tls` is set) is served by hyper: HTTP/1.1 with upgrades and HTTP/2, a 10 s header read
-/// timeout and a 64 KiB header limit.
+/// timeout and a 64 KiB header limit. A client address holds at most
+/// [`conn::MAX_CONNECTIONS_PER_ADDR`] connections; a connection must send its first byte
+/// within [`conn::FIRST_BYTE_TIMEOUT`]; running out of descriptors pauses accepting for
+/// [`conn::ACCEPT_BACKOFF`] instead of spinning.
 async fn accept_loop(
     listener: TcpListener,
     router: Router,
@@ -192,15 +255,35 @@ async fn accept_loop(
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(Duration::from_secs(10))
-        .max_buf_size(64 * 1024)
+        // Head and keep-alive deadlines are enforced on the bytes by `conn::ReadDeadlines`
+        // (hyper's timer would also cut idle keep-alive connections at 10 s).
+        .header_read_timeout(None)
+        // hyper answers a bare 431 past its buffer; up to twice the 64 KiB limit the `gate`
+        // middleware answers the 431 envelope itself (`app::HEADER_BLOCK_LIMIT`).
+        .max_buf_size(2 * app::HEADER_BLOCK_LIMIT)
         // The limit is the 64 KiB header block (`http.md` §1), not hyper's default 100 headers.
         .max_headers(4096);
     let builder = Arc::new(builder);
+    let per_addr = conn::PerAddrLimit::new(conn::MAX_CONNECTIONS_PER_ADDR);
+    let mut exhausted = false;
     loop {
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok(c) => c,
+                Ok(c) => {
+                    exhausted = false;
+                    c
+                }
+                Err(e) if conn::is_resource_exhaustion(&e) => {
+                    if !exhausted {
+                        tracing::warn!(error = %e, "accept failed: out of resources; pausing accepts");
+                        exhausted = true;
+                    }
+                    tokio::select! {
+                        _ = tokio::time::sleep(conn::ACCEPT_BACKOFF) => {}
+                        _ = stop.changed() => break,
+                    }
+                    continue;
+                }
                 Err(e) => {
                     tracing::debug!(error = %e, "accept failed");
                     continue;
@@ -208,16 +291,26 @@ async fn accept_loop(
             },
             _ = stop.changed() => break,
         };
+        let Some(slot) = per_addr.acquire(peer.ip()) else {
+            tracing::debug!(client = %peer.ip(), "connection refused: too many from this address");
+            drop(stream);
+            continue;
+        };
         let _ = stream.set_nodelay(true);
         let (router, builder, tls) = (router.clone(), builder.clone(), tls.clone());
         tokio::spawn(async move {
+            let _slot = slot;
             match tls {
-                None => serve_connection(&builder, TokioIo::new(stream), peer, router).await,
+                None => {
+                    let io = conn::ReadDeadlines::new(stream, conn::FIRST_BYTE_TIMEOUT);
+                    serve_connection(&builder, TokioIo::new(io), peer, router).await
+                }
                 Some(mode) => {
                     let handshake =
                         tokio::time::timeout(Duration::from_secs(10), tls::accept(&mode, stream));
                     if let Ok(Some(tls_stream)) = handshake.await {
-                        serve_connection(&builder, TokioIo::new(tls_stream), peer, router).await;
+                        let io = conn::ReadDeadlines::new(tls_stream, conn::FIRST_BYTE_TIMEOUT);
+                        serve_connection(&builder, TokioIo::new(io), peer, router).await;
                     }
                 }
             }

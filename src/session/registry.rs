@@ -124,7 +124,8 @@ impl SessionRegistry {
         self.inner.used.load(Ordering::Acquire)
     }
 
-    /// Take a slot atomically.
+    /// Take a slot atomically. When all are taken, expired pending sessions are swept first,
+    /// so an expired `/start` never holds a slot a new client needs (issue 10 item 9).
     ///
     /// # Errors
     /// [`Refusal::ShuttingDown`] while draining, [`Refusal::Capacity`] when all are taken.
@@ -132,6 +133,13 @@ impl SessionRegistry {
         if self.lifecycle() == Lifecycle::Draining {
             return Err(Refusal::ShuttingDown);
         }
+        match self.take_slot() {
+            Err(Refusal::Capacity) if self.sweep() > 0 => self.take_slot(),
+            other => other,
+        }
+    }
+
+    fn take_slot(&self) -> Result<Slot, Refusal> {
         let max = self.inner.max;
         self.inner
             .used
@@ -191,14 +199,21 @@ impl SessionRegistry {
         (session.expires_at > Instant::now()).then_some(session)
     }
 
-    /// Drop expired pending sessions, freeing their slots. Called on insert and every 60 s.
-    pub fn sweep(&self) {
+    /// Drop expired pending sessions, freeing their slots; returns how many were dropped.
+    /// Called on insert, when admission finds every slot taken, and by the periodic sweeper.
+    pub fn sweep(&self) -> usize {
         let now = Instant::now();
-        self.inner
-            .pending
-            .lock()
-            .expect("registry lock")
-            .retain(|_, s| s.expires_at > now);
+        let expired: Vec<PendingSession> = {
+            let mut pending = self.inner.pending.lock().expect("registry lock");
+            let ids: Vec<Uuid> = pending
+                .iter()
+                .filter(|(_, s)| s.expires_at <= now)
+                .map(|(id, _)| *id)
+                .collect();
+            ids.iter().filter_map(|id| pending.remove(id)).collect()
+        };
+        // Slots are released here, outside the lock.
+        expired.len()
     }
 
     /// Start the periodic sweeper (every `period`).
@@ -247,6 +262,29 @@ mod tests {
         assert!(r.admit().is_ok());
         r.set_lifecycle(Lifecycle::Draining);
         assert_eq!(r.admit().unwrap_err(), Refusal::ShuttingDown);
+    }
+
+    #[test]
+    fn expired_pending_sessions_free_their_slots_on_admission() {
+        let r = SessionRegistry::new(1);
+        r.set_lifecycle(Lifecycle::Ready);
+        let slot = r.admit().unwrap();
+        r.inner.pending.lock().unwrap().insert(
+            Uuid::nil(),
+            PendingSession {
+                id: Uuid::nil(),
+                expires_at: Instant::now(),
+                body: serde_json::Value::Null,
+                slot,
+            },
+        );
+        assert_eq!(r.slots_in_use(), 1);
+        let again = r
+            .admit()
+            .expect("the expired session's slot is reused at once");
+        assert_eq!(r.slots_in_use(), 1);
+        drop(again);
+        assert_eq!(r.slots_in_use(), 0);
     }
 
     #[test]

@@ -19,6 +19,11 @@ type HmacSha256 = Hmac<Sha256>;
 /// Token lifetime in seconds.
 pub const TOKEN_TTL_SECS: u64 = 300;
 
+/// Clock difference tolerated between instances sharing keys, in seconds: a token whose `exp`
+/// lies more than [`TOKEN_TTL_SECS`] + this in the future is refused, so a key holder cannot
+/// mint a token that lives for years (issue 10 item 9).
+pub const MAX_CLOCK_SKEW_SECS: u64 = 60;
+
 /// The signed claims of a token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claims {
@@ -57,8 +62,9 @@ pub fn issue(key: &str, sid: Uuid, exp: u64) -> String {
     format!("{signed}.{sig}")
 }
 
-/// Verify a token's signature against every key (constant-time per key) and its expiry.
-/// Returns the claims, or `None` for anything malformed, forged or expired. Single use is
+/// Verify a token's signature against every key (constant-time per key) and its expiry, which
+/// must lie in `(now, now + TOKEN_TTL_SECS + MAX_CLOCK_SKEW_SECS]`.
+/// Returns the claims, or `None` for anything malformed, forged, expired or too long-lived. Single use is
 /// enforced by the caller ([`super::registry::SessionRegistry::redeem_token`]).
 pub fn verify<'a>(
     keys: impl IntoIterator<Item = &'a Secret>,
@@ -77,7 +83,8 @@ pub fn verify<'a>(
         return None;
     }
     let claims: Claims = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()?;
-    (claims.exp > now).then_some(claims)
+    let latest = now.saturating_add(TOKEN_TTL_SECS + MAX_CLOCK_SKEW_SECS);
+    (claims.exp > now && claims.exp <= latest).then_some(claims)
 }
 
 #[cfg(test)]
@@ -89,15 +96,35 @@ mod tests {
         let k1 = Secret::new("key-one-Zq81xkPa0vBn3Tt");
         let k2 = Secret::new("key-two-Hk29dLq0Wm4Rr7");
         let sid = Uuid::new_v4();
-        let t = issue(k1.expose(), sid, 2_000);
+        let t = issue(k1.expose(), sid, 1_300);
         assert_eq!(verify([&k2, &k1], &t, 1_000).unwrap().sid, sid);
         assert!(verify([&k2], &t, 1_000).is_none(), "wrong key");
-        assert!(verify([&k1], &t, 2_000).is_none(), "expired");
+        assert!(verify([&k1], &t, 1_300).is_none(), "expired");
         let tampered = t.replacen("vxw1.e", "vxw1.f", 1);
         assert!(verify([&k1], &tampered, 1_000).is_none());
         assert!(
             verify([&k1], k1.expose(), 1_000).is_none(),
             "a server key is not a token"
+        );
+    }
+
+    #[test]
+    fn expiry_is_capped_server_side() {
+        let k = Secret::new("key-one-Zq81xkPa0vBn3Tt");
+        let sid = Uuid::new_v4();
+        let now = 1_000_000;
+        let at_cap = issue(k.expose(), sid, now + TOKEN_TTL_SECS + MAX_CLOCK_SKEW_SECS);
+        assert!(verify([&k], &at_cap, now).is_some());
+        let beyond = issue(
+            k.expose(),
+            sid,
+            now + TOKEN_TTL_SECS + MAX_CLOCK_SKEW_SECS + 1,
+        );
+        assert!(verify([&k], &beyond, now).is_none());
+        let forever = issue(k.expose(), sid, 1 << 62);
+        assert!(
+            verify([&k], &forever, now).is_none(),
+            "a self-minted year-long token"
         );
     }
 }

@@ -193,8 +193,14 @@ pub async fn https(
     let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
     let name = rustls_pki_types::ServerName::try_from(sni.to_string()).unwrap();
     let mut tls = connector.connect(name, tcp).await?;
+    // JSON body routes need the JSON media type (issue 10 item 8).
+    let ctype = if body.is_empty() {
+        ""
+    } else {
+        "Content-Type: application/json\r\n"
+    };
     let req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {sni}:{port}\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: {sni}:{port}\r\nConnection: close\r\n{ctype}Content-Length: {}\r\n\r\n{body}",
         body.len()
     );
     tls.write_all(req.as_bytes()).await?;

@@ -18,6 +18,8 @@ use regex::Regex;
 use super::placeholder::{
     default_part, is_dev_default, is_placeholder, is_reference_key, split_words,
 };
+use crate::secret_text::shapes::TOKENS;
+pub use crate::secret_text::shapes::matches_token_rule;
 use crate::security::keygen;
 
 /// How sure a rule is that a match is a live secret.
@@ -111,6 +113,12 @@ pub static RULES: &[RuleInfo] = &[
     rule!("bearer-token", "Bearer token", Medium, 3),
     rule!("dsn-password", "Password in a connection URL", High, 4),
     rule!(
+        "url-query-credential",
+        "Credential in a URL query string",
+        High,
+        4
+    ),
+    rule!(
         "voxray-schema-secret",
         "Literal secret at a voxray secret key",
         High,
@@ -189,76 +197,6 @@ impl Hit {
 // ---------------------------------------------------------------------------------------------
 // Tier 1
 
-/// Prefix-led token formats, in precedence order (the index is the alternation order).
-const PREFIXED: &[(&str, &str)] = &[
-    ("voxray-server-key", r"vxr_[0-9A-Za-z]{38}"),
-    (
-        "anthropic-api-key",
-        r"sk-ant-(?:api03|admin01)-[A-Za-z0-9_-]{93}AA",
-    ),
-    (
-        "openai-api-key",
-        r"sk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{40,200}",
-    ),
-    (
-        "openai-api-key",
-        r"sk-[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20}",
-    ),
-    ("groq-api-key", r"gsk_[A-Za-z0-9]{52}"),
-    ("cartesia-api-key", r"sk_car_(?:admin_)?[A-Za-z0-9]{16,64}"),
-    (
-        "stripe-secret-key",
-        r"[sr]k_(?:live|test)_[A-Za-z0-9]{24,99}",
-    ),
-    ("elevenlabs-api-key", r"sk_[0-9a-f]{48}"),
-    ("google-api-key", r"AIza[0-9A-Za-z_-]{35}"),
-    ("aws-access-key-id", r"(?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}"),
-    (
-        "github-fine-grained-pat",
-        r"github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59}",
-    ),
-    ("github-token", r"gh[pousr]_[A-Za-z0-9]{36}"),
-    (
-        "slack-token",
-        r"xox[baprse]-[0-9]{10,13}-[0-9]{10,13}(?:-[0-9]{10,13})?-[A-Za-z0-9]{24,64}",
-    ),
-    (
-        "slack-webhook-url",
-        r"https://hooks\.slack\.com/services/T[A-Z0-9]{8,12}/B[A-Z0-9]{8,12}/[A-Za-z0-9]{24}",
-    ),
-    ("stripe-webhook-secret", r"whsec_[A-Za-z0-9+/=]{32,}"),
-    (
-        "jwt",
-        r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,}",
-    ),
-    ("bearer-token", r"[Bb]earer[ \t]+[A-Za-z0-9._~+/-]{20,}=*"),
-    (
-        "private-key",
-        r"-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED )?PRIVATE KEY-----",
-    ),
-];
-
-struct Compiled {
-    combined: Regex,
-    each: Vec<(&'static str, Regex)>,
-}
-
-static TOKENS: LazyLock<Compiled> = LazyLock::new(|| {
-    let alt: Vec<String> = PREFIXED.iter().map(|(_, re)| format!("(?:{re})")).collect();
-    Compiled {
-        combined: Regex::new(&alt.join("|")).expect("combined token regex"),
-        each: PREFIXED
-            .iter()
-            .map(|(id, re)| {
-                (
-                    *id,
-                    Regex::new(&format!("^(?:{re})$")).expect("token regex"),
-                )
-            })
-            .collect(),
-    }
-});
-
 /// Keyword-gated formats: rule, regex, keywords (any one, lower-case) and their matcher.
 struct Gated {
     rule_id: &'static str,
@@ -332,15 +270,6 @@ fn after_ok(text: &str, end: usize) -> bool {
         .chars()
         .next()
         .is_none_or(|c| !(c.is_alphanumeric() || "_-+/".contains(c)))
-}
-
-/// True when a Tier-1 prefix rule matches the whole of `value` (used by the classifier to keep
-/// `AKIA…`-style tokens out of the env-var-name class).
-pub fn matches_token_rule(value: &str) -> bool {
-    TOKENS
-        .combined
-        .find(value)
-        .is_some_and(|m| m.start() == 0 && m.end() == value.len())
 }
 
 /// Context for Tier-1 matching.
@@ -686,6 +615,72 @@ pub fn scan_dsn(text: &str, out: &mut Vec<Hit>) {
         if let Some(h) = dsn_at(text, m.end()) {
             out.push(h);
         }
+        query_credentials(text, m.end(), out);
+    }
+}
+
+/// Query parameters that carry a credential (compared lower-case): `?api_key=`, `token=`,
+/// `access_token=`, `sig=` (Azure SAS), `X-Amz-Signature=`, ….
+const QUERY_CREDENTIAL_PARAMS: &[&str] = &[
+    "api_key",
+    "apikey",
+    "api-key",
+    "key",
+    "token",
+    "access_token",
+    "auth_token",
+    "refresh_token",
+    "id_token",
+    "client_secret",
+    "secret",
+    "password",
+    "sig",
+    "signature",
+    "x-amz-signature",
+    "x-goog-signature",
+    "x-amz-security-token",
+];
+
+/// Report credential-valued query parameters of the URL whose authority starts at
+/// `auth_start` (issue 10: `https://host/path?api_key=…`). A value must not be a placeholder
+/// or reference, be at least 16 characters after percent-decoding, and mix at least two
+/// character classes with some entropy, so `?token=abc` and `?key=value` stay quiet.
+fn query_credentials(text: &str, auth_start: usize, out: &mut Vec<Hit>) {
+    let rest = &text[auth_start..];
+    let stop = rest
+        .find(|c: char| c.is_whitespace() || "\"'`<>\\".contains(c))
+        .unwrap_or(rest.len());
+    let url = &rest[..stop];
+    let Some(q) = url.find('?') else {
+        return;
+    };
+    let query_end = url.find('#').filter(|&h| h > q).unwrap_or(url.len());
+    let mut pos = auth_start + q + 1;
+    for pair in url[q + 1..query_end].split('&') {
+        let pair_start = pos;
+        pos += pair.len() + 1;
+        let Some((name, raw)) = pair.split_once('=') else {
+            continue;
+        };
+        if !QUERY_CREDENTIAL_PARAMS.contains(&name.to_ascii_lowercase().as_str()) {
+            continue;
+        }
+        let value = percent_decode(raw);
+        if value.chars().count() < 16
+            || is_placeholder(&value)
+            || char_classes(&value) < 2
+            || shannon_entropy(&value) < 3.0
+        {
+            continue;
+        }
+        let start = pair_start + name.len() + 1;
+        out.push(Hit::new(
+            "url-query-credential",
+            start,
+            start + raw.len(),
+            &value,
+            Confidence::High,
+        ));
     }
 }
 

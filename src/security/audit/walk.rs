@@ -329,15 +329,13 @@ fn scan_all(
             preread.push(None);
             continue;
         }
+        // Bounded: stdin, FIFOs and devices have no size up front (`/dev/zero` never ends).
         let bytes = match &i.path {
-            None => {
-                let mut b = Vec::new();
-                std::io::stdin()
-                    .read_to_end(&mut b)
-                    .map_err(|e| AuditError::Io(format!("<stdin>: {e}")))?;
-                b
-            }
-            Some(p) => std::fs::read(p)
+            None => read_at_most(std::io::stdin().lock(), opts.max_file_size)
+                .map_err(|e| AuditError::Io(format!("<stdin>: {e}")))?,
+            Some(_) if i.size > opts.max_file_size => Vec::new(),
+            Some(p) => std::fs::File::open(p)
+                .and_then(|f| read_at_most(f, opts.max_file_size))
                 .map_err(|e| AuditError::Path(format!("{}: {}", i.display, io_msg(&e))))?,
         };
         preread.push(Some(bytes));
@@ -395,13 +393,25 @@ fn scan_all(
     Ok(findings)
 }
 
+/// Read `r` up to `max + 1` bytes: a result longer than `max` means "too large", and nothing
+/// beyond that is read (stdin, FIFOs and devices such as `/dev/zero` may never end).
+fn read_at_most(r: impl Read, max: u64) -> std::io::Result<Vec<u8>> {
+    let mut b = Vec::new();
+    r.take(max.saturating_add(1)).read_to_end(&mut b)?;
+    Ok(b)
+}
+
 fn scan_one(input: &Input, pre: Option<Vec<u8>>, opts: &AuditOptions) -> Outcome {
     if input.size > opts.max_file_size {
         return Outcome::Skipped("too large".into());
     }
     let bytes = match pre {
         Some(b) => b,
-        None => match input.path.as_ref().map(std::fs::read) {
+        None => match input
+            .path
+            .as_ref()
+            .map(|p| std::fs::File::open(p).and_then(|f| read_at_most(f, opts.max_file_size)))
+        {
             Some(Ok(b)) => b,
             Some(Err(e)) => return Outcome::Skipped(format!("unreadable: {}", io_msg(&e))),
             None => Vec::new(),
