@@ -10,7 +10,10 @@
 //! cargo run --release --example loadgen -- --url ws://127.0.0.1:8080/ws --sessions 1 --secs 10
 //! ```
 //! Options: `--url` (default `ws://127.0.0.1:8080/ws`), `--sessions K` (1), `--secs S` (10),
-//! `--format protobuf|raw` (protobuf), `--key KEY` (sent as `X-API-Key`).
+//! `--format protobuf|raw` (protobuf), `--key KEY` (sent as `X-API-Key`), `--metrics URL`
+//! (the server's `/metrics`: the report then adds the server-added latency per frame from
+//! `voxray_audio_frame_latency_seconds{transport="websocket"}` over the run: the share of
+//! frames within each bucket bound and bucket-bound percentiles).
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -121,6 +124,62 @@ fn percentile(sorted: &[f64], q: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * q).round() as usize]
 }
 
+/// The cumulative buckets `(le seconds, count)` of the server's WebSocket frame-latency
+/// histogram, scraped from its Prometheus text.
+async fn server_histogram(url: &str) -> Vec<(f64, f64)> {
+    let text = reqwest::get(url)
+        .await
+        .expect("metrics reachable")
+        .text()
+        .await
+        .expect("metrics text");
+    let prefix = "voxray_audio_frame_latency_seconds_bucket{transport=\"websocket\",le=\"";
+    text.lines()
+        .filter_map(|l| {
+            let rest = l.strip_prefix(prefix)?;
+            let (le, count) = rest.split_once("\"} ")?;
+            let le = if le == "+Inf" {
+                f64::INFINITY
+            } else {
+                le.parse().ok()?
+            };
+            Some((le, count.trim().parse().ok()?))
+        })
+        .collect()
+}
+
+/// The run's share of frames under each bucket bound, and p50/p99 as bucket upper bounds (ms).
+fn histogram_report(before: &[(f64, f64)], after: &[(f64, f64)]) -> serde_json::Value {
+    let delta: Vec<(f64, f64)> = after
+        .iter()
+        .map(|(le, c)| {
+            let b = before
+                .iter()
+                .find(|(l, _)| l == le)
+                .map_or(0.0, |(_, c)| *c);
+            (*le, c - b)
+        })
+        .collect();
+    let total = delta.last().map_or(0.0, |(_, c)| *c);
+    let bound = |q: f64| {
+        delta
+            .iter()
+            .find(|(_, c)| *c >= q * total)
+            .map(|(le, _)| le * 1000.0)
+    };
+    let shares: serde_json::Map<String, serde_json::Value> = delta
+        .iter()
+        .filter(|(le, _)| le.is_finite() && *le <= 0.01)
+        .map(|(le, c)| {
+            (
+                format!("le_{}ms", le * 1000.0),
+                serde_json::json!(c / total.max(1.0)),
+            )
+        })
+        .collect();
+    serde_json::json!({"frames": total, "p50_le_ms": bound(0.5), "p99_le_ms": bound(0.99), "share": shares})
+}
+
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -141,6 +200,11 @@ async fn main() {
         format!("{url}{sep}format=raw")
     };
     let key = opt("--key");
+    let metrics_url = opt("--metrics");
+    let before = match &metrics_url {
+        Some(u) => server_histogram(u).await,
+        None => Vec::new(),
+    };
 
     let tasks: Vec<_> = (0..sessions)
         .map(|i| {
@@ -172,7 +236,15 @@ async fn main() {
     let n = (secs * 50) as u32;
     let mut sorted: Vec<f64> = all.iter().map(|(_, r)| *r).collect();
     sorted.sort_by(f64::total_cmp);
+    let server = match &metrics_url {
+        Some(u) => {
+            let after = server_histogram(u).await;
+            histogram_report(&before, &after)
+        }
+        None => serde_json::Value::Null,
+    };
     let report = serde_json::json!({
+        "server_added_latency": server,
         "sessions": sessions,
         "secs": secs,
         "format": if protobuf_mode { "protobuf" } else { "raw" },

@@ -60,6 +60,16 @@ async fn parrot_round_trip(mode: Mode) {
             .iter()
             .all(|(_, len)| *len == FRAME * 2)
     );
+    // The server measured the same turn: user turn end → first bot audio, well under 1 s.
+    let count = server
+        .metric("voxray_user_bot_latency_seconds_count{pipeline=\"parrot\"}")
+        .await;
+    let sum = server
+        .metric("voxray_user_bot_latency_seconds_sum{pipeline=\"parrot\"}")
+        .await
+        .unwrap();
+    assert_eq!(count, Some(1.0));
+    assert!((0.0..0.2).contains(&sum), "user-bot latency {sum} s");
     // Paced at real time: the playback lasts about as long as the recording.
     let span = audio.last().unwrap().0.duration_since(audio[0].0);
     let expected = Duration::from_millis((total / 16) as u64);

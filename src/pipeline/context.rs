@@ -6,13 +6,19 @@
 //! of stale frames need no message round trip: an interruption is visible to every stage the
 //! moment it is decided, before the `Interruption` frame itself reaches them.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::mpsc;
 
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::metrics::Metrics;
+use crate::pipeline::frame::Frame;
+
+/// Frame copies one observer tap may hold before further copies are dropped.
+pub const TAP_CAPACITY: usize = 256;
 
 /// Settings of one session's pipeline, fixed at start.
 #[derive(Debug, Clone)]
@@ -63,6 +69,8 @@ pub struct SessionContext {
     latest_turn: AtomicU64,
     interrupted_turn: AtomicU64,
     finished_turn: AtomicU64,
+    has_observers: AtomicBool,
+    observers: Mutex<Vec<mpsc::Sender<Frame>>>,
 }
 
 impl SessionContext {
@@ -80,7 +88,36 @@ impl SessionContext {
             latest_turn: AtomicU64::new(0),
             interrupted_turn: AtomicU64::new(0),
             finished_turn: AtomicU64::new(0),
+            has_observers: AtomicBool::new(false),
+            observers: Mutex::new(Vec::new()),
         })
+    }
+
+    /// A new observer tap (`pipeline.md` §2): a copy of every frame the session's output
+    /// stage hands to the transport (bot audio, events, bot speaking events), in order. The
+    /// tap is bounded ([`TAP_CAPACITY`]) and never blocks the session: when it is full the copy
+    /// is dropped and counted in `voxray_observer_frames_dropped_total`.
+    pub fn observe(&self) -> mpsc::Receiver<Frame> {
+        let (tx, rx) = mpsc::channel(TAP_CAPACITY);
+        self.observers.lock().expect("observers lock").push(tx);
+        self.has_observers.store(true, Ordering::Release);
+        rx
+    }
+
+    /// Offer a copy of `frame` to every observer without waiting (no cost without observers).
+    pub fn tap(&self, frame: &Frame) {
+        if !self.has_observers.load(Ordering::Acquire) {
+            return;
+        }
+        let mut observers = self.observers.lock().expect("observers lock");
+        observers.retain(|tx| match tx.try_send(frame.clone()) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                self.metrics.observer_dropped.inc();
+                true
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        });
     }
 
     /// Allocate the id of a new bot turn (1, 2, …).
@@ -143,5 +180,23 @@ mod tests {
         assert!(ctx.is_stale(Some(2)) && ctx.is_stale(Some(1)));
         assert!(!ctx.is_stale(Some(3)) && !ctx.is_stale(None));
         assert_eq!(ctx.active_turn(), None);
+    }
+
+    #[test]
+    fn a_full_tap_drops_and_counts_without_blocking() {
+        let ctx = SessionContext::new("t", SessionParams::default(), Metrics::new());
+        ctx.tap(&Frame::Interruption { turn_id: 1 }); // no observer: nothing happens
+        let mut rx = ctx.observe();
+        for t in 0..(TAP_CAPACITY as u64 + 10) {
+            ctx.tap(&Frame::Interruption { turn_id: t });
+        }
+        assert_eq!(ctx.metrics.observer_dropped.get(), 10);
+        assert!(matches!(
+            rx.try_recv(),
+            Ok(Frame::Interruption { turn_id: 0 })
+        ));
+        drop(rx);
+        ctx.tap(&Frame::Interruption { turn_id: 0 });
+        assert!(ctx.observers.lock().unwrap().is_empty());
     }
 }

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use super::context::SessionContext;
+use super::frame::Frame;
 use super::processor::{self, Ctx, Inbox, Link, Processor, UpLink};
 
 /// A running chain: frames pushed into [`Pipeline::input`] come out of [`Pipeline::output`]
@@ -60,6 +61,15 @@ impl PipelineBuilder {
             up_into_current = next_up;
             inbox = next_inbox;
         }
+        // `Start` is the first frame every stage sees (`pipeline.md` §1); the fresh system
+        // channel has room for it.
+        let p = &session.params;
+        let _ = input.try_send(Frame::Start {
+            in_sample_rate: p.in_sample_rate,
+            out_sample_rate: p.out_sample_rate,
+            allow_interruptions: p.allow_interruptions,
+            metrics: p.metrics,
+        });
         Pipeline {
             input,
             output: inbox,

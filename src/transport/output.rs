@@ -125,6 +125,12 @@ impl OutputStage {
         if self.session.is_stale(frame.turn_id()) {
             return;
         }
+        let start = out.len();
+        self.push_inner(frame, now, out);
+        self.tap_from(out, start);
+    }
+
+    fn push_inner(&mut self, frame: Frame, now: Instant, out: &mut Vec<Frame>) {
         match frame {
             Frame::OutputAudio {
                 audio,
@@ -291,6 +297,7 @@ impl OutputStage {
     /// WebSocket/telephony pacing: append to `out` every queued item that may be written at
     /// `now`, with the bot speaking events they cause.
     pub fn pop_due(&mut self, now: Instant, out: &mut Vec<Frame>) {
+        let start = out.len();
         while let Some(q) = self.queue.front() {
             if !q.duration.is_zero() && self.play_end > now + PLAYOUT_LEAD {
                 break;
@@ -301,6 +308,14 @@ impl OutputStage {
             }
         }
         self.check_stopped(now, out);
+        self.tap_from(out, start);
+    }
+
+    /// Copy what this call appended to `out` (from index `start`) to the session's observers.
+    fn tap_from(&self, out: &[Frame], start: usize) {
+        for f in &out[start.min(out.len())..] {
+            self.session.tap(f);
+        }
     }
 
     /// WebRTC pacing: the audio for one 20 ms packet due at `now` with the inbound time of
@@ -311,6 +326,7 @@ impl OutputStage {
         now: Instant,
         out: &mut Vec<Frame>,
     ) -> Option<(AudioFrame, Option<Instant>)> {
+        let start = out.len();
         let mut audio = None;
         while let Some(q) = self.queue.front() {
             if !q.duration.is_zero() && audio.is_some() {
@@ -329,6 +345,10 @@ impl OutputStage {
             }
         }
         self.check_stopped(now, out);
+        self.tap_from(out, start);
+        if let Some(a) = &audio {
+            self.session.tap(a);
+        }
         match audio {
             Some(Frame::OutputAudio { audio, t_in, .. }) => Some((audio, t_in)),
             _ => None,

@@ -56,6 +56,11 @@ mod tests {
     async fn echo_returns_audio_unchanged_and_in_order() {
         let session = SessionContext::new("t", SessionParams::default(), Metrics::new());
         let mut p = PipelineBuilder::default().then(Echo).start(session);
+        // `Start` comes first, then the audio.
+        assert!(matches!(
+            p.output.recv().await,
+            Some((_, Frame::Start { .. }))
+        ));
         for i in 0..100u8 {
             let audio = AudioFrame::mono(vec![i; 640].into(), 16000);
             p.input
