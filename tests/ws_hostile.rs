@@ -160,3 +160,94 @@ async fn absurd_per_message_rates_are_refused_and_memory_stays_flat() {
         Some(1003.0)
     );
 }
+
+/// A raw WebSocket handshake on a plain TCP socket, so the test can send frames no client
+/// library would.
+async fn raw_upgrade(server: &Server) -> tokio::net::TcpStream {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(("127.0.0.1", server.port))
+        .await
+        .unwrap();
+    let req = format!(
+        "GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+        server.port
+    );
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut head = Vec::new();
+    let mut b = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        s.read_exact(&mut b).await.unwrap();
+        head.push(b[0]);
+    }
+    assert!(
+        head.starts_with(b"HTTP/1.1 101"),
+        "{}",
+        String::from_utf8_lossy(&head)
+    );
+    s
+}
+
+/// The close code of the first close frame the server sends (unmasked server frames).
+async fn close_code(s: &mut tokio::net::TcpStream) -> Option<u16> {
+    use tokio::io::AsyncReadExt;
+    let read = async {
+        loop {
+            let mut h = [0u8; 2];
+            s.read_exact(&mut h).await.ok()?;
+            let len = usize::from(h[1] & 0x7f);
+            let len = match len {
+                126 => {
+                    let mut l = [0u8; 2];
+                    s.read_exact(&mut l).await.ok()?;
+                    usize::from(u16::from_be_bytes(l))
+                }
+                127 => return None,
+                n => n,
+            };
+            let mut payload = vec![0u8; len];
+            s.read_exact(&mut payload).await.ok()?;
+            if h[0] & 0x0f == 0x8 {
+                return Some(u16::from_be_bytes([payload[0], payload[1]]));
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(5), read)
+        .await
+        .ok()?
+}
+
+/// A masked client frame: FIN + `first` (opcode and any reserved bits), zero mask.
+fn client_frame(first: u8, payload: &[u8]) -> Vec<u8> {
+    let mut f = vec![first, 0x80 | payload.len() as u8, 0, 0, 0, 0];
+    f.extend_from_slice(payload);
+    f
+}
+
+/// Issue 10 item 10: protocol errors get a close frame with the RFC 6455 code, not a TCP drop.
+#[tokio::test]
+async fn protocol_errors_get_1002_and_bad_utf8_gets_1007() {
+    use tokio::io::AsyncWriteExt;
+    let server = Server::start(json!({}), &[]);
+    // Reserved bit RSV1 set on a binary frame.
+    let mut s = raw_upgrade(&server).await;
+    s.write_all(&client_frame(0x80 | 0x40 | 0x2, &[1, 2]))
+        .await
+        .unwrap();
+    assert_eq!(close_code(&mut s).await, Some(1002));
+    // An unmasked client frame.
+    let mut s = raw_upgrade(&server).await;
+    s.write_all(&[0x82, 0x02, 1, 2]).await.unwrap();
+    assert_eq!(close_code(&mut s).await, Some(1002));
+    // A text frame that is not UTF-8.
+    let mut s = raw_upgrade(&server).await;
+    s.write_all(&client_frame(0x81, &[0xff, 0xfe, 0xfd]))
+        .await
+        .unwrap();
+    assert_eq!(close_code(&mut s).await, Some(1007));
+    // The server is fine.
+    assert_eq!(
+        reqwest::get(server.url("/health")).await.unwrap().status(),
+        200
+    );
+}

@@ -281,11 +281,8 @@ async fn drive(
                 let msg = match msg {
                     None => break End::ClientGone,
                     Some(Err(e)) => {
-                        if is_capacity(&e) {
-                            break End::Close(1009, "message too big");
-                        }
                         tracing::debug!(error = %e, "websocket read failed");
-                        break End::ClientGone;
+                        break read_error_end(&e);
                     }
                     Some(Ok(m)) => m,
                 };
@@ -407,8 +404,18 @@ fn to_message(out: Outgoing) -> Message {
     }
 }
 
-/// Whether a read error is tungstenite's "message too big".
-fn is_capacity(e: &axum::Error) -> bool {
+/// How a failed read ends the session (RFC 6455 §7.4.1): a message over the limit → 1009,
+/// text that is not UTF-8 → 1007, any other protocol violation (reserved bits, an unmasked
+/// client frame, a bad opcode or control frame) → 1002; an I/O error means the peer is gone.
+fn read_error_end(e: &axum::Error) -> End {
     let text = e.to_string().to_ascii_lowercase();
-    text.contains("capacity") || text.contains("too long") || text.contains("too big")
+    if text.contains("capacity") || text.contains("too long") || text.contains("too big") {
+        End::Close(1009, "message too big")
+    } else if text.contains("utf-8") || text.contains("utf8") {
+        End::Close(1007, "invalid utf-8")
+    } else if text.contains("protocol") {
+        End::Close(1002, "protocol error")
+    } else {
+        End::ClientGone
+    }
 }
