@@ -267,3 +267,92 @@ fn fuzz_audit_scanner() {
         let _ = voxray::secret_text::is_placeholder(&text);
     });
 }
+
+/// The `/ws` wire: protobuf frames, RTVI/JSON text and raw PCM through every serializer, then
+/// whatever decoded through the input normaliser (the path of issue 10 item 1, which a pass
+/// like this finds: an absurd per-message rate sizing the resampler).
+#[test]
+fn fuzz_ws_serializers() {
+    use prost::Message as _;
+    use voxray::transport::input::AudioIn;
+    use voxray::transport::serializer::{self, Inbound, WireFormat, WireMessage, protobuf};
+    let mut seeds: Vec<Vec<u8>> = Vec::new();
+    for (rate, ch) in [(16_000u32, 1u32), (48_000, 2), (8_000, 1), (0, 0)] {
+        let f = protobuf::Frame {
+            frame: Some(protobuf::Kind::Audio(protobuf::AudioRawFrame {
+                id: 1,
+                name: "a".into(),
+                audio: vec![1u8; 64].into(),
+                sample_rate: rate,
+                num_channels: ch,
+                pts: Some(3),
+            })),
+        };
+        seeds.push(f.encode_to_vec());
+    }
+    for text in [
+        r#"{"label":"rtvi-ai","type":"raw-audio","data":{"base64Audio":"AAEC","sampleRate":16000,"numChannels":1}}"#,
+        r#"{"label":"rtvi-ai","type":"raw-audio-batch","data":{"base64AudioBatch":["AAEC","AQID"],"sampleRate":8000}}"#,
+        r#"{"label":"rtvi-ai","type":"client-ready","id":"1","data":{"version":"2.0.0"}}"#,
+        r#"{"label":"rtvi-ai","type":"send-text","data":{"content":"hi","options":{"run_immediately":false}}}"#,
+        r##"{"label":"rtvi-ai","type":"dtmf","data":{"buttons":["1","#"]}}"##,
+    ] {
+        let msg = protobuf::Frame {
+            frame: Some(protobuf::Kind::Message(protobuf::MessageFrame {
+                data: text.into(),
+            })),
+        };
+        seeds.push(msg.encode_to_vec());
+        seeds.push(text.as_bytes().to_vec());
+    }
+    run_target("ws_serializers", &seeds, 4096, |input, rng| {
+        let format = [WireFormat::Protobuf, WireFormat::Json, WireFormat::Raw][rng.below(3)];
+        let mut ser = serializer::for_format(format, 16_000);
+        let mut out = Vec::new();
+        let bytes = bytes::Bytes::copy_from_slice(input);
+        let _ = ser.decode(WireMessage::Binary(&bytes), &mut out);
+        if let Ok(text) = std::str::from_utf8(input) {
+            let _ = ser.decode(WireMessage::Text(text), &mut out);
+        }
+        let mut audio_in = AudioIn::new(16_000);
+        for item in out {
+            if let Inbound::Audio {
+                pcm,
+                sample_rate,
+                num_channels,
+            } = item
+            {
+                let rate = if sample_rate == 0 {
+                    16_000
+                } else {
+                    sample_rate
+                };
+                if let Ok(a) = audio_in.normalise(&pcm, rate, num_channels) {
+                    // Bounded: never more than 6x the input (8 kHz → 48 kHz at most).
+                    assert!(a.pcm.len() <= pcm.len() * 6 + 4096);
+                }
+            }
+        }
+    });
+}
+
+/// The SSE parser shared by the OpenAI-compatible family and Anthropic, fed in random splits.
+#[test]
+fn fuzz_sse_parser() {
+    let seeds: Vec<Vec<u8>> = vec![
+        b"data: {\"choices\":[{\"delta\":{\"content\":\"hi\"}}]}\n\ndata: [DONE]\n\n".to_vec(),
+        b"event: content_block_delta\r\ndata: {\"delta\":{\"text\":\"x\"}}\r\n\r\n: comment\n"
+            .to_vec(),
+        b"data: a\rdata: b\r\rid: 1\nretry: 10\n\n".to_vec(),
+    ];
+    run_target("sse_parser", &seeds, 8192, |input, rng| {
+        let mut p = voxray::services::sse::SseParser::new();
+        let mut rest = input;
+        while !rest.is_empty() {
+            let n = 1 + rng.below(rest.len());
+            p.push(&rest[..n]);
+            rest = &rest[n..];
+            while p.next_event().is_some() {}
+        }
+    });
+}
