@@ -147,6 +147,7 @@ pub const KEYS: &[KeySpec] = &[
     ),
     key("ws_idle_timeout_secs", NON_NEG),
     key("max_sessions", NON_NEG),
+    key("max_connections_per_ip", NON_NEG),
     key("session_store", Kind::Enum(&["memory", "redis"])),
     key("redis_url", Kind::Str),
     key(

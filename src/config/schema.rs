@@ -110,6 +110,8 @@ pub struct Config {
     pub ws_idle_timeout_secs: u64,
     /// Concurrent session slots, 0 = unlimited.
     pub max_sessions: u64,
+    /// Open connections one client IP may hold (0 = unlimited).
+    pub max_connections_per_ip: u64,
     pub session_store: String,
     pub redis_url: String,
     pub session_ttl_secs: u64,
@@ -259,6 +261,7 @@ impl Default for Config {
             ws_max_message_bytes: 1_048_576,
             ws_idle_timeout_secs: 300,
             max_sessions: 200,
+            max_connections_per_ip: 256,
             session_store: "memory".into(),
             redis_url: String::new(),
             session_ttl_secs: 600,

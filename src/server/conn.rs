@@ -21,8 +21,8 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 /// header read timeout of `http.md` §1.
 pub const FIRST_BYTE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Connections one client IP address may hold open at once; further ones are closed at
-/// accept. Large enough for a load test or a NAT of browsers, small enough that one address
+/// Default of `max_connections_per_ip`: connections one client IP address may hold open at
+/// once; further ones are closed at accept. Large enough for a load test or a NAT of browsers, small enough that one address
 /// cannot take every file descriptor.
 pub const MAX_CONNECTIONS_PER_ADDR: usize = 256;
 

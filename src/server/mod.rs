@@ -211,6 +211,7 @@ pub async fn run(loaded: Loaded, opts: LoadOptions) -> Result<(), ServeError> {
             app::metrics_router(state.clone()),
             None,
             stop_rx.clone(),
+            config.max_connections_per_ip,
         ));
     }
     let public = tokio::spawn(accept_loop(
@@ -218,6 +219,7 @@ pub async fn run(loaded: Loaded, opts: LoadOptions) -> Result<(), ServeError> {
         app::router(state.clone()),
         tls.clone(),
         stop_rx,
+        config.max_connections_per_ip,
     ));
     // Admission also sweeps when full; this keeps `voxray_sessions_active` honest meanwhile.
     sessions.spawn_sweeper(Duration::from_secs(5));
@@ -241,8 +243,8 @@ pub async fn run(loaded: Loaded, opts: LoadOptions) -> Result<(), ServeError> {
 
 /// Accept connections until `stop` turns true; each connection (after the TLS handshake when
 /// `tls` is set) is served by hyper: HTTP/1.1 with upgrades and HTTP/2, a 10 s header read
-/// timeout and a 64 KiB header limit. A client address holds at most
-/// [`conn::MAX_CONNECTIONS_PER_ADDR`] connections; a connection must send its first byte
+/// timeout and a 64 KiB header limit. A client address holds at most `per_ip` connections
+/// (`max_connections_per_ip`, 0 = unlimited); a connection must send its first byte
 /// within [`conn::FIRST_BYTE_TIMEOUT`]; running out of descriptors pauses accepting for
 /// [`conn::ACCEPT_BACKOFF`] instead of spinning.
 async fn accept_loop(
@@ -250,6 +252,7 @@ async fn accept_loop(
     router: Router,
     tls: Option<tls::TlsMode>,
     mut stop: tokio::sync::watch::Receiver<bool>,
+    per_ip: u64,
 ) {
     let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
     builder
@@ -264,7 +267,10 @@ async fn accept_loop(
         // The limit is the 64 KiB header block (`http.md` §1), not hyper's default 100 headers.
         .max_headers(4096);
     let builder = Arc::new(builder);
-    let per_addr = conn::PerAddrLimit::new(conn::MAX_CONNECTIONS_PER_ADDR);
+    let per_addr = conn::PerAddrLimit::new(match per_ip {
+        0 => usize::MAX,
+        n => usize::try_from(n).unwrap_or(usize::MAX),
+    });
     let mut exhausted = false;
     loop {
         let (stream, peer) = tokio::select! {
