@@ -409,7 +409,10 @@ fn to_message(out: Outgoing) -> Message {
 /// client frame, a bad opcode or control frame) → 1002; an I/O error means the peer is gone.
 fn read_error_end(e: &axum::Error) -> End {
     let text = e.to_string().to_ascii_lowercase();
-    if text.contains("capacity") || text.contains("too long") || text.contains("too big") {
+    if text.contains("without closing handshake") {
+        // tungstenite files a vanished peer under protocol errors.
+        End::ClientGone
+    } else if text.contains("capacity") || text.contains("too long") || text.contains("too big") {
         End::Close(1009, "message too big")
     } else if text.contains("utf-8") || text.contains("utf8") {
         End::Close(1007, "invalid utf-8")
