@@ -13,11 +13,12 @@ use std::time::{Duration, Instant};
 use common::{Server, audio_dir};
 use rtc::media::Sample;
 use rtc::media_stream::MediaStreamTrack;
-use rtc::peer_connection::configuration::media_engine::MIME_TYPE_OPUS;
+use rtc::peer_connection::configuration::media_engine::{MIME_TYPE_OPUS, MIME_TYPE_VP8};
 use rtc::rtp_transceiver::rtp_sender::{
     RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters, RTCRtpEncodingParameters,
     RtpCodecKind,
 };
+use rtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
 use serde_json::{Value, json};
 use tokio::sync::{Notify, mpsc};
 use voxray::audio::codec::opus::{FRAME_SAMPLES, OpusDecoder, OpusEncoder};
@@ -170,8 +171,58 @@ fn opus() -> RTCRtpCodecParameters {
     }
 }
 
+/// VP8 for the video m-lines of the Pipecat-shaped offer.
+fn vp8() -> RTCRtpCodecParameters {
+    RTCRtpCodecParameters {
+        rtp_codec: RTCRtpCodec {
+            mime_type: MIME_TYPE_VP8.to_owned(),
+            clock_rate: 90_000,
+            channels: 0,
+            sdp_fmtp_line: String::new(),
+            rtcp_feedback: vec![],
+        },
+        payload_type: 96,
+        ..Default::default()
+    }
+}
+
+/// A local track of `kind` with one encoding (random SSRC).
+fn local_track(id: &str, kind: RtpCodecKind, codec: RTCRtpCodec) -> Arc<TrackLocalStaticSample> {
+    Arc::new(
+        TrackLocalStaticSample::new(
+            Instant::now(),
+            MediaStreamTrack::new(
+                format!("{id}-stream"),
+                format!("{id}-track"),
+                id.into(),
+                kind,
+                vec![RTCRtpEncodingParameters {
+                    rtp_coding_parameters: RTCRtpCodingParameters {
+                        ssrc: Some(rand::random::<u32>()),
+                        ..Default::default()
+                    },
+                    codec,
+                    ..Default::default()
+                }],
+            ),
+        )
+        .unwrap(),
+    )
+}
+
 impl Client {
     async fn new() -> Client {
+        Self::build(false).await
+    }
+
+    /// A peer whose offer has the m-lines of Pipecat's prebuilt browser client
+    /// (`pipecat-ai-small-webrtc-prebuilt`): `audio:sendrecv, video:sendrecv (camera),
+    /// video:sendonly (screen), application`.
+    async fn pipecat_shaped() -> Client {
+        Self::build(true).await
+    }
+
+    async fn build(video: bool) -> Client {
         let shared = Arc::new(Shared::default());
         let (connected, gathered, state_change) = (
             Arc::new(Notify::new()),
@@ -180,6 +231,9 @@ impl Client {
         );
         let mut media = MediaEngine::default();
         media.register_codec(opus(), RtpCodecKind::Audio).unwrap();
+        if video {
+            media.register_codec(vp8(), RtpCodecKind::Video).unwrap();
+        }
         let pc = PeerConnectionBuilder::new()
             .with_media_engine(media)
             .with_handler(Arc::new(Handler {
@@ -217,6 +271,23 @@ impl Client {
         pc.add_track(track.clone() as Arc<dyn TrackLocal>)
             .await
             .unwrap();
+        if video {
+            for (id, direction) in [
+                ("camera", RTCRtpTransceiverDirection::Sendrecv),
+                ("screen", RTCRtpTransceiverDirection::Sendonly),
+            ] {
+                pc.add_transceiver_from_track(
+                    local_track(id, RtpCodecKind::Video, vp8().rtp_codec) as Arc<dyn TrackLocal>,
+                    Some(RTCRtpTransceiverInit {
+                        direction,
+                        streams: vec![],
+                        send_encodings: vec![],
+                    }),
+                )
+                .await
+                .unwrap();
+            }
+        }
         let dc = pc.create_data_channel("rtvi", None).await.unwrap();
         let (tx, dc_messages) = mpsc::unbounded_channel();
         let dc_open = Arc::new(Notify::new());
@@ -730,4 +801,122 @@ async fn max_duration_closes_the_peer_connection() {
         "{}",
         server.log()
     );
+}
+
+/// `(media, direction)` per m-line of an SDP: `audio`/`video`/`application` and its
+/// `a=sendrecv|sendonly|recvonly|inactive` (RFC 3264 §5.1; none given means `sendrecv`; a port
+/// of 0 means rejected, reported as `rejected`).
+fn m_line_directions(sdp: &str) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    let mut current: Option<(String, Option<String>, bool)> = None;
+    let mut flush = |c: Option<(String, Option<String>, bool)>, out: &mut Vec<(String, String)>| {
+        if let Some((media, dir, rejected)) = c {
+            let dir = if rejected {
+                "rejected".to_string()
+            } else {
+                dir.unwrap_or_else(|| "sendrecv".into())
+            };
+            out.push((media, dir));
+        }
+    };
+    for line in sdp.lines() {
+        let line = line.trim_end();
+        if let Some(m) = line.strip_prefix("m=") {
+            flush(current.take(), &mut out);
+            let mut parts = m.split_whitespace();
+            let media = parts.next().unwrap_or("").to_string();
+            let rejected = parts.next() == Some("0");
+            current = Some((media, None, rejected));
+        } else if let Some(c) = current.as_mut()
+            && let Some(a) = line.strip_prefix("a=")
+            && matches!(a, "sendrecv" | "sendonly" | "recvonly" | "inactive")
+        {
+            c.1 = Some(a.to_string());
+        }
+    }
+    flush(current.take(), &mut out);
+    out
+}
+
+/// Pipecat's prebuilt browser client offers `audio:sendrecv, video:sendrecv, video:sendonly,
+/// application` (issue 11): its audio must be echoed back, and the answer's directions must
+/// follow RFC 3264 §6.1 (we send no video: the video m-lines are answered `recvonly` or
+/// `inactive`, never `sendrecv`/`sendonly`, and not rejected with port 0, which would stop the
+/// client's camera transceiver; the audio m-line `sendrecv`). The client also sends the
+/// `trackStatus` messages Pipecat's client sends on open (camera off must not mute the mic).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pipecat_shaped_offer_with_video_m_lines_gets_its_audio_echoed() {
+    let server = server();
+    let speech = speech48("utt02_command_piper-joe.wav");
+    let mut client = Client::pipecat_shaped().await;
+    let sdp = client.offer(true).await;
+    let offered = m_line_directions(&sdp);
+    assert_eq!(
+        offered,
+        [
+            ("audio".to_string(), "sendrecv".to_string()),
+            ("video".to_string(), "sendrecv".to_string()),
+            ("video".to_string(), "sendonly".to_string()),
+            ("application".to_string(), "sendrecv".to_string()),
+        ],
+        "the client's offer has Pipecat's m-lines:\n{sdp}"
+    );
+    let (status, start) = post(&server, "/start", &json!({})).await;
+    assert_eq!(status, 200);
+    let sid = start["sessionId"].as_str().unwrap().to_string();
+    let (status, answer) = post(
+        &server,
+        &format!("/sessions/{sid}/api/offer"),
+        &json!({"sdp": sdp, "type": "offer"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    let answer_sdp = answer["sdp"].as_str().unwrap().to_string();
+    let answered = m_line_directions(&answer_sdp);
+    assert_eq!(
+        answered.len(),
+        4,
+        "one answer m-line per offer m-line:\n{answer_sdp}"
+    );
+    assert_eq!(
+        answered[0],
+        ("audio".into(), "sendrecv".into()),
+        "{answer_sdp}"
+    );
+    for (i, (media, dir)) in answered.iter().enumerate().skip(1).take(2) {
+        assert_eq!(media, "video");
+        assert!(
+            matches!(dir.as_str(), "recvonly" | "inactive"),
+            "video m-line {i} answered {dir} (RFC 3264 §6.1: we send no video):\n{answer_sdp}"
+        );
+    }
+    assert_eq!(answered[3].0, "application");
+    client
+        .apply_answer(&answer_sdp, answer["pc_id"].as_str().unwrap())
+        .await;
+    client.wait_connected().await;
+    tokio::time::timeout(Duration::from_secs(5), client.dc_open.notified())
+        .await
+        .expect("data channel opens");
+    // What Pipecat's client sends on every data-channel open (`syncTrackStatus`): one
+    // trackStatus per transceiver, mic on, camera and screen off. Only index 0 is our audio.
+    for (index, enabled) in [(0, true), (1, false), (2, false)] {
+        client
+            .dc
+            .send_text(
+                &json!({"type": "signalling", "message":
+                    {"type": "trackStatus", "receiver_index": index, "enabled": enabled}})
+                .to_string(),
+            )
+            .await
+            .unwrap();
+    }
+    client
+        .send_audio(&speech, Duration::from_millis(1500))
+        .await;
+    let lag_ms = assert_echo(&speech, &client.received());
+    println!("pipecat-shaped offer: answer m-lines {answered:?}; echo envelope lag {lag_ms:.0} ms");
+    client.close().await;
+    wait_active(&server, 0.0, Duration::from_millis(1500)).await;
+    assert!(!server.log().contains(" ERROR "), "{}", server.log());
 }

@@ -55,14 +55,36 @@ pub(super) enum DcEvent {
     MediaEnded,
 }
 
-/// `{"type":"signalling","message":{"type":"trackStatus","enabled":bool}}` → `Some(enabled)`.
-pub(super) fn track_status(text: &str) -> Option<bool> {
+/// A `trackStatus` signalling message: which of the client's receivers (its transceiver
+/// index, i.e. the offer's m-line index) is enabled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct TrackStatus {
+    /// `receiver_index`; `None` when absent (taken to mean the audio track).
+    pub(super) receiver_index: Option<u64>,
+    /// `enabled` (`true` when absent).
+    pub(super) enabled: bool,
+}
+
+impl TrackStatus {
+    /// Whether this message is about the audio of m-line `audio_mline`. Pipecat's client sends
+    /// one per transceiver (0 = microphone, 1 = camera, 2 = screen) on every data-channel open:
+    /// a disabled camera must not mute the microphone.
+    pub(super) fn is_for(&self, audio_mline: usize) -> bool {
+        self.receiver_index.is_none_or(|i| i == audio_mline as u64)
+    }
+}
+
+/// `{"type":"signalling","message":{"type":"trackStatus","receiver_index":n,"enabled":bool}}`
+/// (`wire.md` §2.4) → `Some(TrackStatus)`; anything else → `None`.
+pub(super) fn track_status(text: &str) -> Option<TrackStatus> {
     if !text.contains("trackStatus") {
         return None;
     }
     let v: Value = serde_json::from_str(text).ok()?;
-    (v["type"] == "signalling" && v["message"]["type"] == "trackStatus")
-        .then(|| v["message"]["enabled"].as_bool().unwrap_or(true))
+    (v["type"] == "signalling" && v["message"]["type"] == "trackStatus").then(|| TrackStatus {
+        receiver_index: v["message"]["receiver_index"].as_u64(),
+        enabled: v["message"]["enabled"].as_bool().unwrap_or(true),
+    })
 }
 
 /// Forward a data channel's events; `ping…` keep-alives are dropped here.
@@ -91,4 +113,28 @@ pub(super) async fn read_channel(dc: Arc<dyn DataChannel>, tx: mpsc::Sender<DcEv
     }
     // The channel is gone without an OnClose event: the peer went away all the same.
     let _ = tx.send(DcEvent::Closed).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn track_status_of_another_receiver_does_not_touch_the_audio() {
+        let msg = |i: Option<u64>, on: bool| {
+            let mut m = serde_json::json!({"type": "trackStatus", "enabled": on});
+            if let Some(i) = i {
+                m["receiver_index"] = i.into();
+            }
+            serde_json::json!({"type": "signalling", "message": m}).to_string()
+        };
+        // Pipecat's client on open: mic on, camera off, screen off.
+        let mic = track_status(&msg(Some(0), true)).unwrap();
+        let cam = track_status(&msg(Some(1), false)).unwrap();
+        assert!(mic.is_for(0) && mic.enabled);
+        assert!(!cam.is_for(0) && !cam.enabled);
+        assert!(track_status(&msg(None, false)).unwrap().is_for(0));
+        assert!(track_status(&msg(Some(2), false)).unwrap().is_for(2));
+        assert_eq!(track_status(r#"{"type":"client-ready"}"#), None);
+    }
 }

@@ -31,6 +31,8 @@ pub(super) struct Output {
     pub(super) track: Arc<TrackLocalStaticSample>,
     pub(super) ssrc: u32,
     pub(super) payload_type: u8,
+    /// Index of the offer's m-line our audio uses both ways (`trackStatus.receiver_index`).
+    pub(super) audio_mline: usize,
 }
 
 /// Absolute 20 ms deadlines: packet `n` is due at `start + n × 20 ms`.

@@ -41,7 +41,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rtc::media_stream::MediaStreamTrack;
-use rtc::peer_connection::configuration::media_engine::MIME_TYPE_OPUS;
+use rtc::peer_connection::configuration::media_engine::{MIME_TYPE_OPUS, MIME_TYPE_VP8};
+use rtc::rtp_transceiver::RTCRtpTransceiverDirection;
 use rtc::rtp_transceiver::rtp_sender::{
     RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters, RTCRtpEncodingParameters,
     RtpCodecKind,
@@ -214,6 +215,12 @@ impl PeerManager {
         media
             .register_codec(opus_codec(111), RtpCodecKind::Audio)
             .map_err(internal)?;
+        // Video is never sent or received, but a video codec lets video m-lines be answered
+        // `inactive` instead of rejected with port 0: a rejected m-line stops the client's
+        // transceiver, and Pipecat's client later fails to `replaceTrack` its camera on it.
+        media
+            .register_codec(vp8_codec(96), RtpCodecKind::Video)
+            .map_err(internal)?;
         let mut engine = SettingEngineBuilder::new();
         if !s.public_ips.is_empty() {
             engine = engine.with_nat_1to1_ips(s.public_ips.clone(), RTCIceCandidateType::Host);
@@ -236,10 +243,12 @@ impl PeerManager {
             .map_err(internal)?;
         let pc: Arc<dyn PeerConnection> = Arc::new(pc);
         let result = async {
+            let offer_text = offer_sdp.clone();
             let offer = RTCSessionDescription::offer(offer_sdp).map_err(invalid_sdp)?;
             pc.set_remote_description(offer)
                 .await
                 .map_err(invalid_sdp)?;
+            let audio_mline = first_audio_mline(&offer_text).unwrap_or(0);
             let ssrc = rand::random::<u32>();
             let track = Arc::new(
                 TrackLocalStaticSample::new(
@@ -265,6 +274,7 @@ impl PeerManager {
                 .add_track(track.clone() as Arc<dyn TrackLocal>)
                 .await
                 .map_err(internal)?;
+            quiet_other_transceivers(pc.as_ref()).await;
             let answer = pc.create_answer(None).await.map_err(invalid_sdp)?;
             pc.set_local_description(answer).await.map_err(internal)?;
             let _ = timeout(GATHER_TIMEOUT, gathered.notified()).await;
@@ -285,6 +295,7 @@ impl PeerManager {
                     track,
                     ssrc,
                     payload_type,
+                    audio_mline,
                 },
             ))
         }
@@ -344,6 +355,7 @@ impl PeerManager {
         pc.set_remote_description(offer)
             .await
             .map_err(invalid_sdp)?;
+        quiet_other_transceivers(pc.as_ref()).await;
         let answer = pc.create_answer(None).await.map_err(invalid_sdp)?;
         pc.set_local_description(answer).await.map_err(internal)?;
         let _ = timeout(Duration::from_secs(1), gathered.notified()).await;
@@ -426,6 +438,43 @@ impl PeerManager {
         }
         drop(entry);
     }
+}
+
+/// VP8 (RFC 7741), registered only so video m-lines can be answered `inactive`.
+fn vp8_codec(payload_type: u8) -> RTCRtpCodecParameters {
+    RTCRtpCodecParameters {
+        rtp_codec: RTCRtpCodec {
+            mime_type: MIME_TYPE_VP8.to_owned(),
+            clock_rate: 90_000,
+            channels: 0,
+            sdp_fmtp_line: String::new(),
+            rtcp_feedback: vec![],
+        },
+        payload_type,
+        ..Default::default()
+    }
+}
+
+/// Make every transceiver except the one carrying our audio track `inactive` before the
+/// answer is created. We send only our one audio track and read only the audio of its m-line,
+/// so a video m-line (Pipecat's client offers a `sendrecv` camera and a `sendonly` screen) or
+/// a second audio m-line is answered `inactive` (RFC 3264 §6.1: the answer's direction must
+/// be compatible with the offer's; `inactive` always is) and its RTP is never sent to us.
+async fn quiet_other_transceivers(pc: &dyn PeerConnection) {
+    for t in pc.get_transceivers().await {
+        if matches!(t.sender().await, Ok(None)) {
+            let _ = t.set_direction(RTCRtpTransceiverDirection::Inactive).await;
+        }
+    }
+}
+
+/// Index of the offer's first `m=audio` section (the one `add_track` binds our sender to, and
+/// what Pipecat's `trackStatus.receiver_index` counts in: its transceivers are created in
+/// m-line order).
+fn first_audio_mline(sdp: &str) -> Option<usize> {
+    sdp.lines()
+        .filter(|l| l.starts_with("m="))
+        .position(|l| l.starts_with("m=audio"))
 }
 
 pub(super) fn opus_codec(payload_type: u8) -> RTCRtpCodecParameters {

@@ -204,8 +204,10 @@ async fn drive(
                 None => {}
                 Some(DcEvent::Open) => channel.opened().await,
                 Some(DcEvent::Text(text)) => {
-                    if let Some(enabled) = track_status(&text) {
-                        muted.store(!enabled, Ordering::Relaxed);
+                    if let Some(status) = track_status(&text) {
+                        if status.is_for(output.audio_mline) {
+                            muted.store(!status.enabled, Ordering::Relaxed);
+                        }
                         continue;
                     }
                     let Ok(items) = serializer::decode_json_text(&text) else {
