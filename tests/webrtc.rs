@@ -84,6 +84,10 @@ struct Shared {
     first_audio_at: Mutex<Option<Instant>>,
     candidates: Mutex<Vec<Value>>,
     state: Mutex<Option<RTCPeerConnectionState>>,
+    /// Each received packet: arrival time and its peak |sample| (48 kHz decoded).
+    packets: Mutex<Vec<(Instant, u16)>>,
+    /// Each data-channel message: arrival time and its RTVI `type`.
+    events: Mutex<Vec<(Instant, String)>>,
 }
 
 struct Handler {
@@ -128,7 +132,9 @@ impl PeerConnectionEventHandler for Handler {
                     && !p.payload.is_empty()
                     && let Ok(pcm) = decoder.decode(&p.payload)
                 {
-                    if pcm.iter().any(|&s| s.unsigned_abs() > 300) {
+                    let peak = pcm.iter().map(|s| s.unsigned_abs()).max().unwrap_or(0);
+                    shared.packets.lock().unwrap().push((Instant::now(), peak));
+                    if peak > 300 {
                         shared
                             .first_audio_at
                             .lock()
@@ -294,12 +300,23 @@ impl Client {
         {
             let dc = dc.clone();
             let open = dc_open.clone();
+            let shared = shared.clone();
             tokio::spawn(async move {
                 while let Some(ev) = dc.poll().await {
                     match ev {
                         DataChannelEvent::OnOpen => open.notify_one(),
                         DataChannelEvent::OnMessage(m) => {
-                            let _ = tx.send(String::from_utf8_lossy(&m.data).into_owned());
+                            let text = String::from_utf8_lossy(&m.data).into_owned();
+                            if let Ok(v) = serde_json::from_str::<Value>(&text)
+                                && let Some(kind) = v["type"].as_str()
+                            {
+                                shared
+                                    .events
+                                    .lock()
+                                    .unwrap()
+                                    .push((Instant::now(), kind.to_string()));
+                            }
+                            let _ = tx.send(text);
                         }
                         DataChannelEvent::OnClose => break,
                         _ => {}
@@ -919,4 +936,216 @@ async fn pipecat_shaped_offer_with_video_m_lines_gets_its_audio_echoed() {
     client.close().await;
     wait_active(&server, 0.0, Duration::from_millis(1500)).await;
     assert!(!server.log().contains(" ERROR "), "{}", server.log());
+}
+
+/// End of speech in `utt01_question_piper-joe.wav` (manifest `speech_segments`), ms.
+const UTT01_SPEECH_END_MS: u64 = 2400;
+/// Start of speech in that file, ms: the parrot recording (300 ms pre-roll, but the stream
+/// starts only 200 ms before the speech) begins at the stream's start, so the speech sits
+/// this far into the played-back recording.
+const UTT01_SPEECH_START_MS: u64 = 200;
+/// `turn_stop_secs` default, ms.
+const TURN_STOP_MS: u64 = 600;
+/// A received packet with a sample above this is audible (decoded silence is 0).
+const AUDIBLE: u16 = 300;
+
+/// A connected webrtc-rs peer running the parrot agent, chosen by the `/start` body.
+async fn parrot_peer(server: &Server) -> Client {
+    let mut client = Client::new().await;
+    let sdp = client.offer(true).await;
+    let (status, start) = post(server, "/start", &json!({"body": {"pipeline": "parrot"}})).await;
+    assert_eq!(status, 200, "{start}");
+    let sid = start["sessionId"].as_str().unwrap().to_string();
+    let (status, answer) = post(
+        server,
+        &format!("/sessions/{sid}/api/offer"),
+        &json!({"sdp": sdp, "type": "offer"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    client
+        .apply_answer(
+            answer["sdp"].as_str().unwrap(),
+            answer["pc_id"].as_str().unwrap(),
+        )
+        .await;
+    client.wait_connected().await;
+    tokio::time::timeout(Duration::from_secs(5), client.dc_open.notified())
+        .await
+        .expect("data channel opens");
+    client
+}
+
+impl Client {
+    fn events(&self) -> Vec<(Instant, String)> {
+        self.shared.events.lock().unwrap().clone()
+    }
+
+    /// Wait until `n` data-channel events of `kind` have arrived.
+    async fn wait_events(&self, kind: &str, n: usize, within: Duration) {
+        let t0 = Instant::now();
+        while self.events().iter().filter(|(_, k)| k == kind).count() < n {
+            assert!(
+                t0.elapsed() < within,
+                "fewer than {n} {kind} within {within:?}: {:?}",
+                self.events()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Audible packets received after `t` (and before `until`).
+    fn audible_between(&self, t: Instant, until: Instant) -> Vec<Instant> {
+        self.shared
+            .packets
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(at, peak)| *at > t && *at < until && *peak > AUDIBLE)
+            .map(|(at, _)| *at)
+            .collect()
+    }
+}
+
+/// parrot over WebRTC (`pipeline.md` §4.2, issue 11): speech sent as real-time Opus comes back
+/// as the recorded turn, starting within `turn_stop_secs` + 50 ms of the end of speech, with
+/// the RTVI speaking events in order on the data channel.
+///
+/// Timing is measured on the received audio: the first audible packet after the speech ended
+/// is the speech inside the played-back recording, which starts 200 ms into it (see
+/// [`UTT01_SPEECH_START_MS`]), so the playback started at that onset minus 200 ms. The
+/// `bot-started-speaking` event is checked against the same bound.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parrot_plays_the_turn_back_over_webrtc() {
+    let server = server();
+    let client = parrot_peer(&server).await;
+    let speech = speech48("utt01_question_piper-joe.wav");
+    let t_start = Instant::now();
+    client
+        .send_audio(&speech, Duration::from_millis(3000))
+        .await;
+    client
+        .wait_events("bot-stopped-speaking", 1, Duration::from_secs(10))
+        .await;
+    let events = client.events();
+    let order: Vec<&str> = events
+        .iter()
+        .map(|(_, k)| k.as_str())
+        .filter(|k| k.contains("speaking"))
+        .collect();
+    assert_eq!(
+        order,
+        [
+            "user-started-speaking",
+            "user-stopped-speaking",
+            "bot-started-speaking",
+            "bot-stopped-speaking"
+        ],
+        "{events:?}"
+    );
+    let speech_end = t_start + Duration::from_millis(UTT01_SPEECH_END_MS);
+    let onset = *client
+        .audible_between(speech_end, Instant::now())
+        .first()
+        .expect("the turn is played back");
+    let playback_start = onset - Duration::from_millis(UTT01_SPEECH_START_MS);
+    let delay = playback_start.saturating_duration_since(speech_end);
+    let bot_started = events
+        .iter()
+        .find(|(_, k)| k == "bot-started-speaking")
+        .unwrap()
+        .0;
+    let event_delay = bot_started.saturating_duration_since(speech_end);
+    println!(
+        "webrtc parrot: playback starts {:.0} ms after the end of speech (audio onset {:.0} ms \
+         − 200 ms of leading recording); bot-started-speaking after {:.0} ms",
+        delay.as_secs_f64() * 1000.0,
+        onset.duration_since(speech_end).as_secs_f64() * 1000.0,
+        event_delay.as_secs_f64() * 1000.0
+    );
+    let bound = Duration::from_millis(TURN_STOP_MS + 50);
+    assert!(delay <= bound, "playback {delay:?} after the end of speech");
+    assert!(
+        event_delay <= bound,
+        "bot-started-speaking {event_delay:?} after the end of speech"
+    );
+    // What comes back is the turn: its envelope matches the speech.
+    let got = client.received();
+    let from = (speech.len() / FRAME_SAMPLES) * FRAME_SAMPLES;
+    assert_echo(&speech, &got[from.min(got.len())..]);
+    client.close().await;
+}
+
+/// Barge-in over WebRTC (`pipeline.md` §7): speech during playback yields exactly one
+/// `bot-interrupted`, and the interrupted turn's audio stops. Asserted: no audible packet
+/// arrives more than 40 ms after the `bot-interrupted` message (one 20 ms frame, the one
+/// possibly already in the encoder, plus 20 ms for the data channel (SCTP) and the media
+/// (SRTP) taking separate paths through both stacks; the client has no jitter buffer: packets
+/// are decoded as they arrive), and at most two audible packets arrive after it at all, until
+/// the next turn's `bot-started-speaking`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn barge_in_stops_playback_over_webrtc() {
+    let server = server();
+    let client = parrot_peer(&server).await;
+    // Turn 1, 1 s of silence (playback starts ~0.6 s in), turn 2 during the 2.6 s playback.
+    let mut samples = speech48("utt01_question_piper-joe.wav");
+    samples.extend(std::iter::repeat_n(0i16, 48_000));
+    samples.extend(speech48("utt10_interrupt_piper-joe.wav"));
+    client
+        .send_audio(&samples, Duration::from_millis(3000))
+        .await;
+    client
+        .wait_events("bot-stopped-speaking", 2, Duration::from_secs(15))
+        .await;
+    let events = client.events();
+    let kinds: Vec<&str> = events.iter().map(|(_, k)| k.as_str()).collect();
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "bot-interrupted").count(),
+        1,
+        "{kinds:?}"
+    );
+    let pos = |k: &str, from: usize| kinds[from..].iter().position(|e| *e == k).map(|p| p + from);
+    let second_start = pos(
+        "user-started-speaking",
+        pos("bot-started-speaking", 0).unwrap(),
+    )
+    .unwrap();
+    let interrupted = pos("bot-interrupted", 0).unwrap();
+    let stopped = pos("bot-stopped-speaking", interrupted).unwrap();
+    let next_start = pos("bot-started-speaking", interrupted).expect("turn 2 played back");
+    assert!(
+        second_start < interrupted && interrupted < stopped && stopped < next_start,
+        "{kinds:?}"
+    );
+    let t_interrupt = events[interrupted].0;
+    let stale = client.audible_between(t_interrupt, events[next_start].0);
+    let last_ms = stale.last().map_or(0.0, |t| {
+        t.duration_since(t_interrupt).as_secs_f64() * 1000.0
+    });
+    println!(
+        "webrtc barge-in: {} audible packets after bot-interrupted, the last {last_ms:.0} ms after it",
+        stale.len()
+    );
+    assert!(stale.len() <= 2, "{} stale audible packets", stale.len());
+    assert!(
+        last_ms <= 40.0,
+        "stale audio {last_ms:.0} ms after the interruption"
+    );
+    // Playback was really going on when the interruption came.
+    let played = client.audible_between(
+        events[pos("bot-started-speaking", 0).unwrap()].0,
+        t_interrupt,
+    );
+    assert!(
+        played.len() > 10,
+        "turn 1 was playing: {} audible packets",
+        played.len()
+    );
+    assert_eq!(
+        server
+            .metric("voxray_interruptions_total{strategy=\"none\"}")
+            .await,
+        Some(1.0)
+    );
+    client.close().await;
 }
