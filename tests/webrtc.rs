@@ -826,7 +826,7 @@ async fn max_duration_closes_the_peer_connection() {
 fn m_line_directions(sdp: &str) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::new();
     let mut current: Option<(String, Option<String>, bool)> = None;
-    let mut flush = |c: Option<(String, Option<String>, bool)>, out: &mut Vec<(String, String)>| {
+    let flush = |c: Option<(String, Option<String>, bool)>, out: &mut Vec<(String, String)>| {
         if let Some((media, dir, rejected)) = c {
             let dir = if rejected {
                 "rejected".to_string()
@@ -1147,5 +1147,152 @@ async fn barge_in_stops_playback_over_webrtc() {
             .await,
         Some(1.0)
     );
+    client.close().await;
+}
+
+/// Issue 10 #7: an offer with 1,000 ICE candidates must not make the server probe 1,000
+/// endpoints, and trickle PATCHes cannot add more past the cap (422 envelope).
+///
+/// The offer's first 8 candidates are real loopback sockets (low priority); candidates 100 to
+/// 299 are 200 more real sockets with a *higher* priority, so an ICE agent that kept them
+/// would check them first (RFC 8445 §6.1.2.6 orders checks by pair priority); the rest point
+/// at TEST-NET-1. Positive signal first: each of the first 8 receives a STUN binding request;
+/// then none of the 200 may have received anything.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_offered_candidates_do_not_make_the_server_probe_a_thousand_endpoints() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let server = server();
+    let client = Client::new().await;
+    let sdp = client.offer(true).await;
+    let mut sockets = Vec::new();
+    for _ in 0..208 {
+        sockets.push(tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap());
+    }
+    let hits: Arc<Vec<AtomicUsize>> = Arc::new((0..208).map(|_| AtomicUsize::new(0)).collect());
+    let mut lines = String::new();
+    for i in 0..1000usize {
+        let (addr, prio) = match i {
+            0..8 => (sockets[i].local_addr().unwrap().to_string(), 1000),
+            100..300 => (
+                sockets[8 + i - 100].local_addr().unwrap().to_string(),
+                2_000_000_000,
+            ),
+            _ => (format!("192.0.2.1:{}", 20_000 + i), 1000),
+        };
+        let (ip, port) = addr.rsplit_once(':').unwrap();
+        lines.push_str(&format!(
+            "a=candidate:{i} 1 udp {prio} {ip} {port} typ host\r\n"
+        ));
+    }
+    for (i, s) in sockets.into_iter().enumerate() {
+        let hits = hits.clone();
+        tokio::spawn(async move {
+            let mut buf = [0u8; 1500];
+            while let Ok(n) = s.recv(&mut buf).await {
+                if n >= 20 && buf[0] == 0 && buf[1] == 1 {
+                    hits[i].fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        });
+    }
+    // The client's own candidates go; ours go into the audio section, after its a=mid.
+    let mut offer: String = sdp
+        .split_inclusive('\n')
+        .filter(|l| !l.starts_with("a=candidate") && !l.starts_with("a=end-of-candidates"))
+        .collect();
+    let at = offer.find("a=mid:0\r\n").unwrap() + "a=mid:0\r\n".len();
+    offer.insert_str(at, &lines);
+    let (status, answer) = post(
+        &server,
+        "/api/offer",
+        &json!({"sdp": offer, "type": "offer"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    let pc_id = answer["pc_id"].as_str().unwrap().to_string();
+    let t0 = Instant::now();
+    while hits[..8].iter().any(|h| h.load(Ordering::Relaxed) == 0) {
+        assert!(
+            t0.elapsed() < Duration::from_secs(15),
+            "the first 8 candidates were not all checked: {:?}",
+            hits[..8]
+                .iter()
+                .map(|h| h.load(Ordering::Relaxed))
+                .collect::<Vec<_>>()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let probed_beyond: usize = hits[8..]
+        .iter()
+        .filter(|h| h.load(Ordering::Relaxed) > 0)
+        .count();
+    println!(
+        "1,000 offered candidates: first 8 checked after {:.0} ms; {probed_beyond} of 200 \
+         higher-priority candidates beyond the cap contacted",
+        t0.elapsed().as_secs_f64() * 1000.0
+    );
+    assert_eq!(probed_beyond, 0, "candidates beyond the cap were contacted");
+    // Trickle cannot add more: the offer already used the whole budget.
+    let one = json!([{"candidate": "candidate:9999 1 udp 1000 127.0.0.1 9 typ host",
+        "sdp_mid": "0", "sdp_mline_index": 0}]);
+    let (status, body) = patch(
+        &server,
+        "/api/offer",
+        &json!({"pc_id": pc_id, "candidates": one}),
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["error"]["code"], "validation_error", "{body}");
+    assert!(body.contains("too many ICE candidates"), "{body}");
+    // The end-of-candidates marker (empty) is not a candidate.
+    let eoc = json!([{"candidate": "", "sdp_mid": "0", "sdp_mline_index": 0}]);
+    let (status, body) = patch(
+        &server,
+        "/api/offer",
+        &json!({"pc_id": pc_id, "candidates": eoc}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+}
+
+/// A fresh peer cannot trickle 1,000 candidates either: the PATCH is refused whole (422).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trickling_a_thousand_candidates_is_refused() {
+    let server = server();
+    let mut client = Client::new().await;
+    let sdp = client.offer(false).await;
+    let (status, answer) = post(&server, "/api/offer", &json!({"sdp": sdp, "type": "offer"})).await;
+    assert_eq!(status, 200, "{answer}");
+    let pc_id = answer["pc_id"].as_str().unwrap().to_string();
+    let many: Vec<Value> = (0..1000)
+        .map(|i| {
+            json!({"candidate": format!("candidate:{i} 1 udp 1000 192.0.2.1 {} typ host", 20_000 + i),
+                "sdp_mid": "0", "sdp_mline_index": 0})
+        })
+        .collect();
+    let (status, body) = patch(
+        &server,
+        "/api/offer",
+        &json!({"pc_id": pc_id, "candidates": many}),
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body.contains("too many ICE candidates"), "{body}");
+    // The client's real candidates still go in, and it connects.
+    client
+        .apply_answer(answer["sdp"].as_str().unwrap(), &pc_id)
+        .await;
+    tokio::time::timeout(Duration::from_secs(5), client.gathered.notified())
+        .await
+        .ok();
+    let (status, body) = patch(
+        &server,
+        "/api/offer",
+        &json!({"pc_id": pc_id, "candidates": client.candidates()}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    client.wait_connected().await;
     client.close().await;
 }

@@ -68,6 +68,9 @@ use crate::session::Slot;
 
 /// Pipeline sample rate in Hz (inbound audio is resampled 48 kHz → 16 kHz, outbound back).
 pub const PIPELINE_RATE: u32 = 16_000;
+/// Remote ICE candidates one peer connection accepts, offer and trickle together (issue 10
+/// #7). A browser offers a handful per network interface (host, server-reflexive, relay).
+pub const MAX_REMOTE_CANDIDATES: usize = 32;
 /// How long the answer waits for the server's ICE candidates (`wire.md` §2.2).
 const GATHER_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -85,6 +88,13 @@ pub enum RtcError {
         field: &'static str,
         /// What the stack said (never echoes the SDP itself).
         message: String,
+    },
+    /// A trickle PATCH would take the peer past [`MAX_REMOTE_CANDIDATES`]: 422 on field
+    /// `candidates`; none of that request's candidates is added.
+    #[error("too many ICE candidates: at most {max} per peer connection")]
+    TooManyCandidates {
+        /// The cap, [`MAX_REMOTE_CANDIDATES`].
+        max: usize,
     },
     /// Anything else (socket bind, DTLS set-up): 500.
     #[error("webrtc: {0}")]
@@ -119,6 +129,9 @@ struct PeerEntry {
     stop: watch::Sender<bool>,
     gathered: Arc<Notify>,
     agent: AgentKind,
+    /// Remote ICE candidates accepted so far (offer and trickle), at most
+    /// [`MAX_REMOTE_CANDIDATES`].
+    remote_candidates: usize,
 }
 
 pub(super) struct ManagerInner {
@@ -242,7 +255,10 @@ impl PeerManager {
             .await
             .map_err(internal)?;
         let pc: Arc<dyn PeerConnection> = Arc::new(pc);
+        let mut remote_candidates = 0;
         let result = async {
+            let (offer_sdp, kept) = cap_candidates(&offer_sdp, MAX_REMOTE_CANDIDATES);
+            remote_candidates = kept;
             let offer_text = offer_sdp.clone();
             let offer = RTCSessionDescription::offer(offer_sdp).map_err(invalid_sdp)?;
             pc.set_remote_description(offer)
@@ -319,6 +335,7 @@ impl PeerManager {
                     stop: stop_tx,
                     gathered,
                     agent,
+                    remote_candidates,
                 },
             );
         }
@@ -351,6 +368,10 @@ impl PeerManager {
             let e = peers.get(pc_id).ok_or(RtcError::UnknownPc)?;
             (e.pc.clone(), e.gathered.clone())
         };
+        let (offer_sdp, kept) = cap_candidates(&offer_sdp, MAX_REMOTE_CANDIDATES);
+        if let Some(e) = self.inner.peers.lock().expect("peers lock").get_mut(pc_id) {
+            e.remote_candidates = e.remote_candidates.max(kept);
+        }
         let offer = RTCSessionDescription::offer(offer_sdp).map_err(invalid_sdp)?;
         pc.set_remote_description(offer)
             .await
@@ -393,17 +414,32 @@ impl PeerManager {
     /// Trickle ICE: add the client's candidates to `pc_id` (empty candidate strings, the
     /// end-of-candidates marker, are skipped).
     ///
+    /// A peer gets at most [`MAX_REMOTE_CANDIDATES`] remote candidates in all (offer and
+    /// trickle): each one costs the ICE agent a round of connectivity checks (issue 10 #7).
+    ///
     /// # Errors
-    /// [`RtcError::UnknownPc`], or [`RtcError::Invalid`] (field `candidates`) for a candidate
+    /// [`RtcError::UnknownPc`]; [`RtcError::TooManyCandidates`] when this request would pass
+    /// the cap (nothing is added); [`RtcError::Invalid`] (field `candidates`) for a candidate
     /// the ICE agent rejects.
     pub async fn add_candidates(
         &self,
         pc_id: &str,
         candidates: Vec<Candidate>,
     ) -> Result<(), RtcError> {
+        let n = candidates
+            .iter()
+            .filter(|c| !c.candidate.trim().is_empty())
+            .count();
         let pc = {
-            let peers = self.inner.peers.lock().expect("peers lock");
-            peers.get(pc_id).ok_or(RtcError::UnknownPc)?.pc.clone()
+            let mut peers = self.inner.peers.lock().expect("peers lock");
+            let entry = peers.get_mut(pc_id).ok_or(RtcError::UnknownPc)?;
+            if entry.remote_candidates + n > MAX_REMOTE_CANDIDATES {
+                return Err(RtcError::TooManyCandidates {
+                    max: MAX_REMOTE_CANDIDATES,
+                });
+            }
+            entry.remote_candidates += n;
+            entry.pc.clone()
         };
         for c in candidates {
             if c.candidate.trim().is_empty() {
@@ -466,6 +502,37 @@ async fn quiet_other_transceivers(pc: &dyn PeerConnection) {
             let _ = t.set_direction(RTCRtpTransceiverDirection::Inactive).await;
         }
     }
+}
+
+/// Keep the first `max` distinct `a=candidate` lines of an SDP offer (a candidate repeated in
+/// several bundled m-sections counts once) and drop the rest; also returns how many distinct
+/// candidates were kept. Bounds the connectivity checks a client can make the server send
+/// (issue 10 #7: 1,000 offered candidates made it probe 1,000 endpoints).
+fn cap_candidates(sdp: &str, max: usize) -> (String, usize) {
+    let mut kept: Vec<&str> = Vec::new();
+    let mut dropped = 0usize;
+    let mut out = String::with_capacity(sdp.len());
+    for line in sdp.split_inclusive('\n') {
+        let attr = line.trim_end();
+        if let Some(c) = attr.strip_prefix("a=candidate:") {
+            if !kept.contains(&c) {
+                if kept.len() == max {
+                    dropped += 1;
+                    continue;
+                }
+                kept.push(c);
+            }
+        }
+        out.push_str(line);
+    }
+    if dropped > 0 {
+        tracing::debug!(
+            dropped,
+            kept = kept.len(),
+            "ignored ICE candidates beyond the cap"
+        );
+    }
+    (out, kept.len())
 }
 
 /// Index of the offer's first `m=audio` section (the one `add_track` binds our sender to, and
@@ -532,5 +599,30 @@ impl PeerConnectionEventHandler for Handler {
 
     async fn on_data_channel(&self, dc: Arc<dyn DataChannel>) {
         let _ = self.events.send(PcEvent::DataChannel(dc));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offer_candidates_are_capped_and_counted_once_per_distinct_line() {
+        let mut sdp = String::from("v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n");
+        for i in 0..40 {
+            sdp.push_str(&format!(
+                "a=candidate:{i} 1 udp 2122260223 127.0.0.1 {} typ host\r\n",
+                10_000 + i
+            ));
+        }
+        // The same candidate again in a bundled m-section does not count twice.
+        sdp.push_str("m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n");
+        sdp.push_str("a=candidate:0 1 udp 2122260223 127.0.0.1 10000 typ host\r\n");
+        let (capped, kept) = cap_candidates(&sdp, 32);
+        assert_eq!(kept, 32);
+        assert_eq!(capped.matches("a=candidate:").count(), 33);
+        assert!(capped.contains(" 10031 typ host") && !capped.contains(" 10032 typ host"));
+        assert!(capped.ends_with("10000 typ host\r\n"));
+        assert_eq!(first_audio_mline(&capped), Some(0));
     }
 }
