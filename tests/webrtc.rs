@@ -1296,3 +1296,118 @@ async fn trickling_a_thousand_candidates_is_refused() {
     client.wait_connected().await;
     client.close().await;
 }
+
+/// Issue 10 "Real networks": with `webrtc_udp_port_min..max` and a 1:1 NAT address
+/// (`webrtc_public_ips`), the answer's candidates carry the public address and a port of the
+/// range, and media flows through that address. The NAT is emulated on loopback: a relay
+/// owns `127.0.0.2:P` (the public face) and forwards to the server's `127.0.0.1:P`; the
+/// client's own candidates are withheld, so every packet must cross the relay. A second peer
+/// while the one-port range is in use gets 503 `too_many_sessions`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fixed_udp_port_and_nat_address_are_in_the_answer_and_media_flows() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    // A port free on 127.0.0.1 (for the server) whose twin on 127.0.0.2 the relay takes.
+    let (port, public) = loop {
+        let probe = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let port = probe.local_addr().unwrap().port();
+        drop(probe);
+        if let Ok(s) = tokio::net::UdpSocket::bind(("127.0.0.2", port)).await {
+            break (port, s);
+        }
+    };
+    let server = Server::start(
+        json!({"host": "127.0.0.1", "log_level": "debug", "webrtc_udp_port_min": port,
+            "webrtc_udp_port_max": port, "webrtc_public_ips": ["127.0.0.2"]}),
+        &[],
+    );
+    let inner = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let forwarded = Arc::new(AtomicUsize::new(0));
+    {
+        let forwarded = forwarded.clone();
+        let server_addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        tokio::spawn(async move {
+            let (mut a, mut b) = ([0u8; 2048], [0u8; 2048]);
+            let mut client_addr = None;
+            loop {
+                tokio::select! {
+                    Ok((n, from)) = public.recv_from(&mut a) => {
+                        client_addr = Some(from);
+                        let _ = inner.send_to(&a[..n], server_addr).await;
+                    }
+                    Ok((n, _)) = inner.recv_from(&mut b) => {
+                        if let Some(to) = client_addr {
+                            forwarded.fetch_add(1, Ordering::Relaxed);
+                            let _ = public.send_to(&b[..n], to).await;
+                        }
+                    }
+                }
+            }
+        });
+    }
+    let mut client = Client::new().await;
+    let sdp = client.offer(true).await;
+    let hidden: String = sdp
+        .split_inclusive('\n')
+        .filter(|l| !l.starts_with("a=candidate"))
+        .collect();
+    let (status, answer) = post(
+        &server,
+        "/api/offer",
+        &json!({"sdp": hidden, "type": "offer"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    let answer_sdp = answer["sdp"].as_str().unwrap();
+    let candidates: Vec<&str> = answer_sdp
+        .lines()
+        .filter(|l| l.starts_with("a=candidate") && l.contains(" udp "))
+        .collect();
+    assert!(!candidates.is_empty(), "{answer_sdp}");
+    for c in &candidates {
+        let f: Vec<&str> = c.split_whitespace().collect();
+        assert_eq!(
+            (f[4], f[5]),
+            ("127.0.0.2", port.to_string().as_str()),
+            "candidate {c} does not carry the NAT address and the fixed port"
+        );
+    }
+    // The range has one port, and it is taken.
+    let other = Client::new().await;
+    let (status, body) = post(
+        &server,
+        "/api/offer",
+        &json!({"sdp": other.offer(true).await, "type": "offer"}),
+    )
+    .await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["error"]["code"], "too_many_sessions", "{body}");
+    // Media flows through the public address.
+    let t0 = Instant::now();
+    client
+        .apply_answer(answer_sdp, answer["pc_id"].as_str().unwrap())
+        .await;
+    client.wait_connected().await;
+    let connect_ms = t0.elapsed().as_secs_f64() * 1000.0;
+    let speech = speech48("utt02_command_piper-joe.wav");
+    client
+        .send_audio(&speech, Duration::from_millis(1500))
+        .await;
+    let lag_ms = assert_echo(&speech, &client.received());
+    println!(
+        "fixed port {port} behind NAT address 127.0.0.2: connected in {connect_ms:.0} ms, echo lag \
+         {lag_ms:.0} ms, {} packets relayed to the client",
+        forwarded.load(Ordering::Relaxed)
+    );
+    assert!(forwarded.load(Ordering::Relaxed) > 100);
+    client.close().await;
+    wait_active(&server, 0.0, Duration::from_millis(1500)).await;
+    // The port is free again for the next peer.
+    let again = Client::new().await;
+    let (status, body) = post(
+        &server,
+        "/api/offer",
+        &json!({"sdp": again.offer(true).await, "type": "offer"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+}

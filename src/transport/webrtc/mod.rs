@@ -32,11 +32,11 @@ mod peer;
 mod settings;
 
 pub use media::Pacer;
-pub use settings::{RtcSettings, client_ice_servers};
+pub use settings::{Nat1To1, RtcSettings, client_ice_servers};
 
 use media::Output;
 use peer::run;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -56,8 +56,8 @@ use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
 use webrtc::media_stream::track_remote::TrackRemote;
 use webrtc::peer_connection::{
     MediaEngine, PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler,
-    RTCConfigurationBuilder, RTCIceCandidateInit, RTCIceCandidateType, RTCIceGatheringState,
-    RTCPeerConnectionState, RTCSessionDescription, SettingEngineBuilder,
+    RTCConfigurationBuilder, RTCIceCandidateInit, RTCIceGatheringState, RTCPeerConnectionState,
+    RTCSessionDescription, SettingEngineBuilder,
 };
 
 use crate::audio::codec::opus::OPUS_RATE;
@@ -96,6 +96,10 @@ pub enum RtcError {
         /// The cap, [`MAX_REMOTE_CANDIDATES`].
         max: usize,
     },
+    /// Every port of `webrtc_udp_port_min..=webrtc_udp_port_max` is taken: 503
+    /// `too_many_sessions`.
+    #[error("no free UDP port in webrtc_udp_port_min..webrtc_udp_port_max")]
+    NoUdpPort,
     /// Anything else (socket bind, DTLS set-up): 500.
     #[error("webrtc: {0}")]
     Internal(String),
@@ -132,6 +136,20 @@ struct PeerEntry {
     /// Remote ICE candidates accepted so far (offer and trickle), at most
     /// [`MAX_REMOTE_CANDIDATES`].
     remote_candidates: usize,
+    /// The UDP port it holds of the configured range (released when the entry goes).
+    _port: Option<PortLease>,
+}
+
+/// One port of `webrtc_udp_port_min..=max` held by a peer connection; dropping it frees it.
+struct PortLease {
+    port: u16,
+    pool: Arc<Mutex<HashSet<u16>>>,
+}
+
+impl Drop for PortLease {
+    fn drop(&mut self) {
+        self.pool.lock().expect("ports lock").remove(&self.port);
+    }
 }
 
 pub(super) struct ManagerInner {
@@ -140,6 +158,8 @@ pub(super) struct ManagerInner {
     pub(super) metrics: Metrics,
     pub(super) close_signal: watch::Receiver<bool>,
     peers: Mutex<HashMap<String, PeerEntry>>,
+    /// Ports of the configured UDP range in use.
+    ports: Arc<Mutex<HashSet<u16>>>,
     bound: Mutex<HashMap<Uuid, String>>,
 }
 
@@ -173,6 +193,7 @@ impl PeerManager {
                 metrics,
                 close_signal,
                 peers: Mutex::new(HashMap::new()),
+                ports: Arc::new(Mutex::new(HashSet::new())),
                 bound: Mutex::new(HashMap::new()),
             }),
         }
@@ -224,6 +245,7 @@ impl PeerManager {
             gathered: gathered.clone(),
         });
         let s = &self.inner.settings;
+        let (udp_addrs, port) = self.udp_binding()?;
         let mut media = MediaEngine::default();
         media
             .register_codec(opus_codec(111), RtpCodecKind::Audio)
@@ -235,9 +257,6 @@ impl PeerManager {
             .register_codec(vp8_codec(96), RtpCodecKind::Video)
             .map_err(internal)?;
         let mut engine = SettingEngineBuilder::new();
-        if !s.public_ips.is_empty() {
-            engine = engine.with_nat_1to1_ips(s.public_ips.clone(), RTCIceCandidateType::Host);
-        }
         if s.wildcard {
             engine = engine.with_include_loopback_candidate(true);
         }
@@ -250,7 +269,7 @@ impl PeerManager {
             .with_media_engine(media)
             .with_setting_engine(engine.build())
             .with_handler(handler)
-            .with_udp_addrs(s.udp_addrs.clone())
+            .with_udp_addrs(udp_addrs)
             .build()
             .await
             .map_err(internal)?;
@@ -299,6 +318,7 @@ impl PeerManager {
                 .await
                 .ok_or_else(|| RtcError::Internal("no local description".into()))?
                 .sdp;
+            let sdp = s.nat.apply(&sdp);
             let payload_type = sender
                 .get_parameters()
                 .await
@@ -336,6 +356,7 @@ impl PeerManager {
                     gathered,
                     agent,
                     remote_candidates,
+                    _port: port,
                 },
             );
         }
@@ -385,6 +406,7 @@ impl PeerManager {
             .await
             .ok_or_else(|| RtcError::Internal("no local description".into()))?
             .sdp;
+        let sdp = self.inner.settings.nat.apply(&sdp);
         Ok(Answer {
             sdp,
             pc_id: pc_id.to_string(),
@@ -458,6 +480,33 @@ impl PeerManager {
             })?;
         }
         Ok(())
+    }
+
+    /// The UDP addresses a new peer connection binds: one free port of the configured range
+    /// (checked by binding it), or an ephemeral port.
+    fn udp_binding(&self) -> Result<(Vec<String>, Option<PortLease>), RtcError> {
+        let s = &self.inner.settings;
+        let Some((min, max)) = s.udp_ports else {
+            return Ok((s.udp_addrs.clone(), None));
+        };
+        let mut used = self.inner.ports.lock().expect("ports lock");
+        for port in min..=max {
+            if used.contains(&port) {
+                continue;
+            }
+            let addr = format!("{}:{port}", s.bind_ip);
+            // Another process may hold it: only a port we can bind is handed out.
+            if std::net::UdpSocket::bind(&addr).is_ok() {
+                used.insert(port);
+                let lease = PortLease {
+                    port,
+                    pool: self.inner.ports.clone(),
+                };
+                return Ok((vec![addr], Some(lease)));
+            }
+        }
+        tracing::warn!(min, max, "every UDP port of the WebRTC range is in use");
+        Err(RtcError::NoUdpPort)
     }
 
     /// Forget `pc_id` (its session ended): frees its slot and unbinds its `/start` session.
