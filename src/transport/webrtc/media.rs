@@ -33,6 +33,8 @@ pub(super) struct Output {
     pub(super) payload_type: u8,
     /// Index of the offer's m-line our audio uses both ways (`trackStatus.receiver_index`).
     pub(super) audio_mline: usize,
+    /// The sender of our track: its DTLS transport tells when the peer closed it.
+    pub(super) sender: Arc<dyn webrtc::rtp_transceiver::RtpSender>,
 }
 
 /// Absolute 20 ms deadlines: packet `n` is due at `start + n × 20 ms`.

@@ -332,6 +332,7 @@ impl PeerManager {
                     ssrc,
                     payload_type,
                     audio_mline,
+                    sender,
                 },
             ))
         }

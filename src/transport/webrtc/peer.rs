@@ -3,10 +3,12 @@
 use super::datachannel::{Channel, DC_PENDING, DcEvent, read_channel, track_status};
 use super::media::{Output, PACKET, Pacer, read_track};
 use super::{PIPELINE_RATE, PcEvent, PeerManager};
+use rtc::peer_connection::transport::RTCDtlsTransportState;
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
+use webrtc::peer_connection::transport::DtlsTransport;
 
 use rtc::media::Sample;
 use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
@@ -125,6 +127,7 @@ async fn drive(
     let mut pacer: Option<Pacer> = None;
     let mut readers: Vec<tokio::task::JoinHandle<()>> = Vec::new();
     let mut housekeeping = tokio::time::interval(Duration::from_millis(100));
+    let mut dtls: Option<Arc<dyn DtlsTransport>> = None;
 
     let end = loop {
         let deadline = pacer.as_ref().map(Pacer::deadline);
@@ -165,7 +168,9 @@ async fn drive(
                     }
                 }
                 Some(PcEvent::Track(track)) => {
-                    if track.kind().await == RtpCodecKind::Audio {
+                    let kind = track.kind().await;
+                    tracing::debug!(?kind, "webrtc remote track");
+                    if kind == RtpCodecKind::Audio {
                         let ended = dc_tx.clone();
                         let reader = read_track(
                             track,
@@ -279,6 +284,19 @@ async fn drive(
                 }
             }
             _ = housekeeping.tick() => {
+                // A peer that hangs up sends a DTLS close_notify. Once a data channel exists
+                // its close tells us; before that (or without one) nothing else does until
+                // ICE consent expires, so the DTLS transport's state is read here.
+                if connected {
+                    if dtls.is_none() {
+                        dtls = output.sender.transport().await.ok().flatten();
+                    }
+                    if let Some(d) = &dtls
+                        && matches!(d.state().await, Ok(RTCDtlsTransportState::Closed))
+                    {
+                        break End::PeerGone("dtls closed");
+                    }
+                }
                 let now = TokioInstant::now();
                 if disconnected_since.is_some_and(|t| now.duration_since(t) >= DISCONNECTED_GRACE) {
                     break End::PeerGone("disconnected");
