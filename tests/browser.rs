@@ -190,3 +190,70 @@ async fn cors_listed_origin_can_call_start_and_unlisted_is_blocked() {
         "{report:#}"
     );
 }
+
+/// The built-in page with the parrot pipeline chosen in its selector, over WebRTC (`/start`
+/// body `{"body":{"pipeline":"parrot"}}`) and WebSocket (`?pipeline=parrot`): Chromium's fake
+/// microphone speaks a clip followed by 4 s of silence; the page shows the user's turn
+/// (`user-stopped-speaking`) with no bot audio yet (an echo would be audible while the user
+/// speaks), then receives the played-back turn (`bot-started-speaking`, level > 0.01 on its
+/// AnalyserNode).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn builtin_client_parrot_over_webrtc_and_websocket() {
+    let Some(script) = runner() else { return };
+    let server = Server::start(json!({"host": "127.0.0.1"}), &[]);
+    // Chromium loops the fake-microphone file: pad the clip with 4 s of silence so the turn
+    // ends (turn_stop_secs 0.6) and its playback is heard before the clip starts again.
+    let dir = tempfile::tempdir().unwrap();
+    let wav = dir.path().join("utt01_then_silence.wav");
+    let clip =
+        voxray::audio::wav::read_mono(&audio_dir().join("utt01_question_piper-joe.wav")).unwrap();
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: clip.sample_rate,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(&wav, spec).unwrap();
+    for s in clip
+        .samples
+        .iter()
+        .copied()
+        .chain(std::iter::repeat_n(0.0, clip.sample_rate as usize * 4))
+    {
+        w.write_sample(voxray::audio::pcm::f32_to_i16(s)).unwrap();
+    }
+    w.finalize().unwrap();
+    let args = json!({"base": server.url(""), "wav": wav});
+    let report = tokio::task::spawn_blocking(move || run(&script, "parrot", &args))
+        .await
+        .unwrap();
+    for name in ["webrtc", "websocket"] {
+        let r = &report[name];
+        assert!(r.get("error").is_none(), "{name}: {r:#}");
+        let quiet = r["levelWhileSpeaking"].as_f64().unwrap();
+        assert!(
+            quiet < 0.01,
+            "{name}: bot audio while the user spoke ({quiet}): {r:#}"
+        );
+        assert!(r["maxLevel"].as_f64().unwrap() > 0.01, "{name}: {r:#}");
+        let events: Vec<&str> = r["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(Value::as_str)
+            .filter(|e| e.contains("speaking"))
+            .collect();
+        assert!(
+            events.starts_with(&[
+                "user-started-speaking",
+                "user-stopped-speaking",
+                "bot-started-speaking"
+            ]),
+            "{name}: {r:#}"
+        );
+        println!(
+            "browser parrot {name}: connected after {} ms, user turn ended after {} ms, bot audio after {} ms",
+            r["connectedMs"], r["userStoppedMs"], r["botAudioMs"]
+        );
+    }
+}

@@ -136,11 +136,11 @@ pub async fn run(loaded: Loaded, opts: LoadOptions) -> Result<(), ServeError> {
     for i in &loaded.infos {
         tracing::info!("{i}");
     }
-    if config.webrtc_udp_port != 0 || config.webrtc_udp_port_min != 0 {
+    if config.webrtc_udp_port != 0 {
         tracing::warn!(
-            "webrtc_udp_port / webrtc_udp_port_min..max are not supported in this build: WebRTC \
-             uses ephemeral UDP ports; open the ephemeral range on the firewall or relay media \
-             through a TURN server (webrtc_ice_servers)"
+            "webrtc_udp_port (one muxed UDP port for all peers) is not supported in this build: \
+             set webrtc_udp_port_min/webrtc_udp_port_max (one port per peer connection) or relay \
+             media through a TURN server (webrtc_ice_servers)"
         );
     }
     if !loaded.secrets.server_keys.is_empty() {

@@ -2,6 +2,7 @@
 // Real headless Debian chromium (never a downloaded browser) driven by playwright-core.
 //
 //   node run.mjs client '{"base":"http://127.0.0.1:P","key":"…","token":"vxw1.…","wav":"/abs.wav"}'
+//   node run.mjs parrot '{"base":"http://127.0.0.1:P","wav":"/abs.wav"}'
 //   node run.mjs cors   '{"api":"http://127.0.0.1:P","listed":"http://127.0.0.1:A/","unlisted":"http://127.0.0.1:B/"}'
 //
 // Prints one JSON object with what it observed; the Rust test makes the assertions.
@@ -25,6 +26,10 @@ try {
       out[transport] = await talk(`${args.base}/`, transport, args.key);
     }
     if (args.token) out.token = await talk(`${args.base}/#token=${args.token}`, "websocket", null);
+  } else if (mode === "parrot") {
+    for (const transport of ["webrtc", "websocket"]) {
+      out[transport] = await parrot(`${args.base}/`, transport);
+    }
   } else if (mode === "cors") {
     out.listed = await callStart(args.listed, args.api);
     out.unlisted = await callStart(args.unlisted, args.api);
@@ -63,6 +68,43 @@ async function talk(url, transport, key) {
     result.error = String(e.message || e).split("\n")[0];
   }
   result.state = await page.evaluate(() => window.voxray.state);
+  result.maxLevel = await page.evaluate(() => window.voxray.maxLevel);
+  result.events = await page.evaluate(() => window.voxray.events);
+  result.log = await page.evaluate(() => document.getElementById("log").innerText);
+  result.consoleErrors = consoleErrors;
+  await page.evaluate(() => window.voxray.disconnect());
+  await context.close();
+  return result;
+}
+
+/// Load the page, choose the parrot pipeline, connect over `transport` and speak (the fake
+/// microphone plays the WAV): record the bot level while the user speaks (parrot is silent
+/// then; echo would not be) and when the played-back turn arrives.
+async function parrot(url, transport) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const consoleErrors = [];
+  page.on("console", (m) => { if (m.type() === "error") consoleErrors.push(m.text()); });
+  await page.goto(url);
+  const result = { transport };
+  await page.selectOption("#transport", transport);
+  await page.selectOption("#pipeline", "parrot");
+  const t0 = Date.now();
+  await page.click("#connect");
+  try {
+    await page.waitForFunction(() => window.voxray.state === "connected", null, { timeout: 15000 });
+    result.connectedMs = Date.now() - t0;
+    await page.waitForFunction(() => window.voxray.events.includes("user-stopped-speaking"), null, { timeout: 20000 });
+    result.userStoppedMs = Date.now() - t0;
+    // The page notes the level when each event arrived (its meter samples every 50 ms).
+    result.levelWhileSpeaking = await page.evaluate(() => window.voxray.levelAt["user-stopped-speaking"]);
+    await page.waitForFunction(() => window.voxray.events.includes("bot-started-speaking") && window.voxray.maxLevel > 0.01,
+      null, { timeout: 15000 });
+    result.botAudioMs = Date.now() - t0;
+    await page.waitForTimeout(500);
+  } catch (e) {
+    result.error = String(e.message || e).split("\n")[0];
+  }
   result.maxLevel = await page.evaluate(() => window.voxray.maxLevel);
   result.events = await page.evaluate(() => window.voxray.events);
   result.log = await page.evaluate(() => document.getElementById("log").innerText);

@@ -129,6 +129,11 @@ impl Shape {
 fn rtc_error(e: RtcError) -> ApiError {
     match e {
         RtcError::UnknownPc => ApiError::not_found("peer connection not found"),
+        RtcError::NoUdpPort => ApiError::too_many_sessions(),
+        RtcError::TooManyCandidates { max } => ApiError::validation().detail(
+            "candidates",
+            format!("too many ICE candidates: at most {max} per peer connection"),
+        ),
         RtcError::Invalid { field, message } => {
             tracing::debug!(field, error = %message, "webrtc rejected the request");
             let text = if field == "sdp" {
