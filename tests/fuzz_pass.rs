@@ -1,6 +1,7 @@
 //! The stable, seeded, time-bounded fuzz pass CI runs (issue 10 "Fuzzing"): the parsers that
-//! see untrusted text outside the transport (the config file and `VOXRAY_*` environment, and
-//! the `audit` scanner) get mutated inputs from their seed corpora and must never panic.
+//! see untrusted bytes (the config file and `VOXRAY_*` environment, the `audit` scanner, the
+//! `/ws` serializers with the input normaliser, the SSE parser, SDP offers, carrier media
+//! messages) get mutated inputs from their seed corpora and must never panic.
 //!
 //! Knobs: `VOXRAY_FUZZ_SECS` (seconds per target, default 3), `VOXRAY_FUZZ_SEED` (default
 //! fixed, so a CI failure reproduces). A panicking input is written to
@@ -354,5 +355,48 @@ fn fuzz_sse_parser() {
             rest = &rest[n..];
             while p.next_event().is_some() {}
         }
+    });
+}
+
+/// SDP offers: the candidate cap (our code) and then the WebRTC stack's SDP parser, as an
+/// offer body reaches them.
+#[test]
+fn fuzz_sdp_offers() {
+    let offer = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0 1\r\n\
+m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\na=sendrecv\r\n\
+a=ice-ufrag:abcd\r\na=ice-pwd:abcdefghijklmnopqrstuvwx\r\na=fingerprint:sha-256 00:11\r\n\
+a=setup:actpass\r\na=rtpmap:111 opus/48000/2\r\n\
+a=candidate:1 1 udp 2130706431 127.0.0.1 5000 typ host\r\n\
+a=candidate:2 1 udp 2130706431 127.0.0.1 5001 typ host\r\n\
+m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:1\r\na=sendonly\r\na=rtpmap:96 VP8/90000\r\n\
+m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\na=mid:2\r\na=sctp-port:5000\r\n";
+    run_target(
+        "sdp_offers",
+        &[offer.as_bytes().to_vec()],
+        8192,
+        |input, _| {
+            let text = String::from_utf8_lossy(input);
+            let (capped, kept) = voxray::transport::webrtc::cap_candidates(&text, 32);
+            assert!(kept <= 32);
+            let _ = webrtc::peer_connection::RTCSessionDescription::offer(capped);
+        },
+    );
+}
+
+/// Carrier media-stream messages: the first-message detection and `start` parsing.
+#[test]
+fn fuzz_telephony_messages() {
+    let seeds: Vec<Vec<u8>> = [
+        r#"{"event":"connected","protocol":"Call","version":"1.0.0"}"#,
+        r#"{"event":"start","sequenceNumber":"1","start":{"accountSid":"AC1","streamSid":"MZ1","callSid":"CA1","tracks":["inbound"],"mediaFormat":{"encoding":"audio/x-mulaw","sampleRate":8000,"channels":1},"customParameters":{"a":"b"}},"streamSid":"MZ1"}"#,
+        r#"{"event":"start","start":{"call_control_id":"v3:1","media_format":{"encoding":"PCMA","sample_rate":8000,"channels":1}},"stream_id":"s1"}"#,
+        r#"{"event":"start","start":{"callId":"c1","streamId":"s1","mediaFormat":{"encoding":"audio/x-mulaw","sampleRate":8000}}}"#,
+        r#"{"event":"start","stream_sid":"s1","start":{"call_sid":"c1","media_format":{"encoding":"raw/slin","sample_rate":"8000"}}}"#,
+    ]
+    .iter()
+    .map(|s| s.as_bytes().to_vec())
+    .collect();
+    run_target("telephony_messages", &seeds, 4096, |input, _| {
+        let _ = voxray::telephony::start::detect(&String::from_utf8_lossy(input));
     });
 }

@@ -558,7 +558,7 @@ async fn quiet_other_transceivers(pc: &dyn PeerConnection) {
 /// several bundled m-sections counts once) and drop the rest; also returns how many distinct
 /// candidates were kept. Bounds the connectivity checks a client can make the server send
 /// (issue 10 #7: 1,000 offered candidates made it probe 1,000 endpoints).
-fn cap_candidates(sdp: &str, max: usize) -> (String, usize) {
+pub fn cap_candidates(sdp: &str, max: usize) -> (String, usize) {
     let mut kept: Vec<&str> = Vec::new();
     let mut dropped = 0usize;
     let mut out = String::with_capacity(sdp.len());
