@@ -12,8 +12,8 @@
 //!   `VOXRAY_*` env < flags), validation naming the key path, secret resolution and redaction.
 //! - [`server`]: the HTTP appliance: router and middleware order, error envelope, auth, CORS,
 //!   body limits, graceful shutdown, route handlers.
-//! - [`session`]: admission (`max_sessions`), pending sessions from `/start`, lifecycle, and
-//!   the one-time WebSocket tokens.
+//! - [`session`]: admission (`max_sessions`), pending sessions from `/start` in memory or Redis
+//!   (`session::store`), lifecycle, and the one-time WebSocket tokens.
 //! - [`transport`]: wire ↔ frames: the `/ws` driver with per-session protobuf/JSON/raw
 //!   serializers, the WebRTC transport (webrtc-rs peer connections, Opus, RTVI data channel),
 //!   inbound audio normalisation and the one shared output stage (pacing, re-chunking,
