@@ -19,7 +19,8 @@
 //! the session, so a full instance never destroys a pending session.
 //!
 //! The client is the `redis` crate's [`ConnectionManager`] (one multiplexed connection that
-//! reconnects with bounded exponential back-off; 1 s connect and response timeouts), TLS with
+//! reconnects with bounded exponential back-off; 1 s connect and `PING` timeouts, 3 s for
+//! session and token commands), TLS with
 //! rustls on ring for `rediss://` URLs.
 
 use std::time::{Duration, Instant};
@@ -31,8 +32,12 @@ use uuid::Uuid;
 use super::registry::{PendingSession, SessionRegistry, Slot, unix_now};
 use super::token::Claims;
 
-/// Connect and response timeout of every Redis call.
+/// Connect timeout and the `/ready` `PING` timeout (`http.md` §7).
 pub const REDIS_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Response timeout of session and token commands: longer than the `PING` so that a loaded
+/// instance does not refuse a session Redis already answered.
+pub const REDIS_CMD_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// The session store could not be reached or answered nonsense: 503
 /// `session_store_unavailable`. Never carries the URL (it may hold a password).
@@ -96,7 +101,7 @@ impl RedisStore {
         let client = redis::Client::open(url).map_err(|e| StoreError(format!("{:?}", e.kind())))?;
         let cfg = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(REDIS_TIMEOUT))
-            .set_response_timeout(Some(REDIS_TIMEOUT))
+            .set_response_timeout(Some(REDIS_CMD_TIMEOUT))
             .set_number_of_retries(2)
             .set_max_delay(Duration::from_millis(500));
         let conn = tokio::time::timeout(
@@ -115,7 +120,7 @@ impl RedisStore {
     async fn bounded<T>(
         fut: impl std::future::Future<Output = redis::RedisResult<T>>,
     ) -> Result<T, StoreError> {
-        tokio::time::timeout(REDIS_TIMEOUT, fut)
+        tokio::time::timeout(REDIS_CMD_TIMEOUT, fut)
             .await
             .map_err(|_| StoreError("timed out".into()))?
             .map_err(StoreError::from)
@@ -124,7 +129,10 @@ impl RedisStore {
     /// `PING` with a 1 s timeout (`/ready`).
     pub async fn ping(&self) -> Result<(), StoreError> {
         let mut c = self.conn.clone();
-        let pong: String = Self::bounded(redis::cmd("PING").query_async(&mut c)).await?;
+        let pong: String =
+            tokio::time::timeout(REDIS_TIMEOUT, redis::cmd("PING").query_async(&mut c))
+                .await
+                .map_err(|_| StoreError("timed out".into()))??;
         (pong == "PONG")
             .then_some(())
             .ok_or_else(|| StoreError("unexpected PING answer".into()))
