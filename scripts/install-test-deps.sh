@@ -14,11 +14,12 @@ cd "$(dirname "$0")/.."
 #   systemd             systemd-analyze verify (tests/dist_packaging.rs)
 #   busybox-static      runs the Dockerfile's final-stage script in a BusyBox root
 #   dpkg                dpkg-deb inspects the package cargo-deb builds
+#   redis-server        the shared session store of tests/redis_store.rs
 apt-get update -qq
 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
   pebble libopus-dev pkg-config \
-  man-db groff-base util-linux mount systemd busybox-static dpkg \
+  man-db groff-base util-linux mount systemd busybox-static dpkg redis-server \
   ${VOXRAY_CI_APT_PACKAGES:-} >/dev/null
 
 # playwright-core (drives that chromium; it never downloads a browser) from the committed lock.

@@ -13,8 +13,8 @@
 //! - [`server`]: the HTTP appliance: router and middleware order, error envelope, auth, CORS,
 //!   body limits, connection deadlines and per-address bound, keyless-default guards,
 //!   graceful shutdown, route handlers.
-//! - [`session`]: admission (`max_sessions`), pending sessions from `/start`, lifecycle, and
-//!   the one-time WebSocket tokens.
+//! - [`session`]: admission (`max_sessions`), pending sessions from `/start` in memory or Redis
+//!   (`session::store`), lifecycle, and the one-time WebSocket tokens.
 //! - [`transport`]: wire ↔ frames: the `/ws` driver with per-session protobuf/JSON/raw
 //!   serializers, the WebRTC transport (webrtc-rs peer connections, Opus, RTVI data channel),
 //!   inbound audio normalisation and the one shared output stage (pacing, re-chunking,

@@ -54,6 +54,8 @@ pub struct Metrics {
     pub observer_dropped: IntCounter,
     /// `voxray_runtime_alive_tasks`: tokio tasks alive in the process, read at each scrape.
     pub runtime_alive_tasks: IntGauge,
+    /// Per-instance gauges an HPA or KEDA scales on, set at each scrape.
+    pub instance: InstanceGauges,
     /// `voxray_stt_ttfb_seconds{provider}`: turn end (upload sent / `Finalize` sent) → final transcript.
     pub stt_ttfb: HistogramVec,
     /// `voxray_llm_ttfb_seconds{provider}`: request sent → first non-empty text delta.
@@ -64,6 +66,25 @@ pub struct Metrics {
     pub provider_errors: IntCounterVec,
     /// `voxray_provider_retries_total{stage,provider}`: every retry attempt.
     pub provider_retries: IntCounterVec,
+}
+
+/// `voxray_instance_*`: this instance's load, set at each scrape from the session registry
+/// (an HPA/KEDA target such as "average `voxray_instance_active_sessions` per pod").
+#[derive(Clone)]
+pub struct InstanceGauges {
+    /// `voxray_instance_active_sessions`: sessions running on this instance (all transports).
+    pub active_sessions: IntGauge,
+    /// `voxray_instance_slots_in_use`: admission slots taken (running + pending in memory).
+    pub slots_in_use: IntGauge,
+    /// `voxray_instance_max_sessions`: `max_sessions` (0 = unlimited).
+    pub max_sessions: IntGauge,
+    /// `voxray_instance_capacity_left`: `max_sessions` − slots in use; −1 when unlimited, 0
+    /// while draining.
+    pub capacity_left: IntGauge,
+    /// `voxray_instance_draining`: 1 after SIGTERM/SIGINT, else 0.
+    pub draining: IntGauge,
+    /// `voxray_instance_session_store_up`: 1 when the last session-store check answered.
+    pub session_store_up: IntGauge,
 }
 
 impl Metrics {
@@ -121,6 +142,34 @@ impl Metrics {
         )
         .expect("valid metric");
         reg(Box::new(observer_dropped.clone()));
+        let gauge = |name: &str, help: &str| {
+            let g = IntGauge::new(name, help).expect("valid metric");
+            reg(Box::new(g.clone()));
+            g
+        };
+        let instance = InstanceGauges {
+            active_sessions: gauge(
+                "voxray_instance_active_sessions",
+                "Sessions running on this instance",
+            ),
+            slots_in_use: gauge(
+                "voxray_instance_slots_in_use",
+                "Admission slots taken on this instance",
+            ),
+            max_sessions: gauge(
+                "voxray_instance_max_sessions",
+                "max_sessions of this instance (0 = unlimited)",
+            ),
+            capacity_left: gauge(
+                "voxray_instance_capacity_left",
+                "Sessions this instance can still admit (-1 = unlimited)",
+            ),
+            draining: gauge("voxray_instance_draining", "1 while draining"),
+            session_store_up: gauge(
+                "voxray_instance_session_store_up",
+                "1 when the session store answered the last check",
+            ),
+        };
         let runtime_alive_tasks = IntGauge::new(
             "voxray_runtime_alive_tasks",
             "Tokio tasks alive in the process (sessions, processors, connections)",
@@ -204,6 +253,7 @@ impl Metrics {
             ),
             observer_dropped,
             runtime_alive_tasks,
+            instance,
             stt_ttfb: histogram_vec(
                 "voxray_stt_ttfb_seconds",
                 "Turn end to final transcript",

@@ -704,7 +704,25 @@ fn db_log_docs_checks() {
             json!({"redis_url": "rediss://cache.internal:6379"}),
             &[]
         ),
+        "WARN",
+        "TLS but no password off loopback"
+    );
+    assert_eq!(
+        status(
+            "VXP-DB-001",
+            json!({"redis_url": "rediss://:Zq81xkPa0vBn3Tt@cache.internal:6379"}), // voxray:allow synthetic test value
+            &[]
+        ),
         "PASS"
+    );
+    assert_eq!(
+        status(
+            "VXP-DB-001",
+            json!({"redis_url": "redis://127.0.0.1:6379"}),
+            &[]
+        ),
+        "PASS",
+        "loopback"
     );
     assert_eq!(status("VXP-DB-001", json!({}), &[]), "SKIP");
     let dir = tempfile::tempdir().unwrap();

@@ -337,6 +337,7 @@ const MANIFESTS: &[&str] = &[
     "packaging/kubernetes/pdb.yaml",
     "packaging/kubernetes/networkpolicy.yaml",
     "packaging/kubernetes/configmap.yaml",
+    "packaging/kubernetes/hpa.yaml",
     "packaging/kubernetes/examples/secret.yaml",
 ];
 

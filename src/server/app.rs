@@ -34,6 +34,8 @@ pub struct AppState {
     pub secrets: Arc<RwLock<Arc<Secrets>>>,
     /// Admission, pending sessions, lifecycle.
     pub sessions: SessionRegistry,
+    /// Where pending sessions and used token ids live (`session_store`: memory | redis).
+    pub store: crate::session::SessionStore,
     /// Prometheus handles.
     pub metrics: Metrics,
     /// Whether the public listener terminates TLS itself.

@@ -185,6 +185,27 @@ impl ApiError {
         )
         .header(header::RETRY_AFTER, "5")
     }
+    /// 503 `session_store_unavailable` with `Retry-After: 5`: Redis (`session_store: "redis"`)
+    /// did not answer within its timeout; sessions already running are not affected.
+    pub fn store_unavailable() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "session_store_unavailable",
+            "session store unavailable, retry later",
+        )
+        .header(header::RETRY_AFTER, "5")
+    }
+    /// 409 `wrong_instance`: a WebRTC request for a peer connection that another instance
+    /// holds (`session_store: "redis"` without session affinity at the load balancer); the
+    /// `instance` detail names the owner.
+    pub fn wrong_instance(owner: String) -> Self {
+        Self::new(
+            StatusCode::CONFLICT,
+            "wrong_instance",
+            "the peer connection of this session is held by another instance; route requests for /sessions/{id}/... to one instance (session affinity)",
+        )
+        .detail("instance", owner)
+    }
     /// 503 `not_ready` (`/ready`); details name the failing checks.
     pub fn not_ready() -> Self {
         Self::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", "not ready")
@@ -245,5 +266,12 @@ impl IntoResponse for ApiError {
             res.headers_mut().insert(name, value);
         }
         res
+    }
+}
+
+impl From<crate::session::StoreError> for ApiError {
+    fn from(e: crate::session::StoreError) -> Self {
+        tracing::warn!(error = %e, "session store call failed");
+        ApiError::store_unavailable()
     }
 }

@@ -28,7 +28,8 @@ use tower::ServiceExt;
 
 use crate::config::{LoadOptions, Loaded};
 use crate::metrics::Metrics;
-use crate::session::{Lifecycle, SessionRegistry};
+use crate::session::store::RedisStore;
+use crate::session::{Lifecycle, SessionRegistry, SessionStore};
 use crate::transport::webrtc::{PeerManager, RtcSettings};
 use app::AppState;
 
@@ -161,12 +162,14 @@ pub async fn run(loaded: Loaded, opts: LoadOptions) -> Result<(), ServeError> {
         );
     }
     let sessions = SessionRegistry::new(config.max_sessions);
+    let store = open_store(&config, &sessions).await;
     let metrics = Metrics::new();
     let token_key: Arc<str> = uuid::Uuid::new_v4().simple().to_string().into();
     let state = AppState {
         config: config.clone(),
         secrets: Arc::new(RwLock::new(Arc::new(loaded.secrets))),
         sessions: sessions.clone(),
+        store,
         metrics: metrics.clone(),
         tls: tls.is_some(),
         token_key,
@@ -239,6 +242,30 @@ pub async fn run(loaded: Loaded, opts: LoadOptions) -> Result<(), ServeError> {
     let _ = public.await;
     tracing::info!("shutdown complete");
     Ok(())
+}
+
+/// The configured session store. With `session_store: "redis"` the first connection is
+/// retried every second until Redis answers (the process logs a warning per attempt and does
+/// not serve before); later outages are handled by the connection manager and `/ready`.
+async fn open_store(config: &crate::config::Config, sessions: &SessionRegistry) -> SessionStore {
+    if config.session_store != "redis" {
+        return SessionStore::Memory(sessions.clone());
+    }
+    let instance = crate::session::store::instance_id();
+    let owner_ttl =
+        (config.session_ttl_secs + config.rtc_max_duration_secs.max(0.0) as u64).max(3600);
+    loop {
+        match RedisStore::connect(&config.redis_url, instance.clone(), owner_ttl).await {
+            Ok(r) => {
+                tracing::info!(instance = %instance, "session store: redis connected");
+                return SessionStore::Redis(sessions.clone(), r);
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "session store: redis not reachable, retrying in 1 s");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
 }
 
 /// Accept connections until `stop` turns true; each connection (after the TLS handshake when

@@ -1084,7 +1084,14 @@ fn dsn_tls(dsn: &str) -> Option<(Status, String)> {
     let shown =
         crate::security::redact::redact_url_password(dsn).unwrap_or_else(|| dsn.to_string());
     match url.scheme() {
+        "redis" if url.password().is_none() => Some((
+            Status::Warn,
+            format!("{shown} (plain redis://, no password)"),
+        )),
         "redis" => Some((Status::Warn, format!("{shown} (plain redis://)"))),
+        "rediss" if url.password().is_none() => {
+            Some((Status::Warn, format!("{shown} (no password)")))
+        }
         "rediss" => None,
         "postgres" | "postgresql" | "mysql" => {
             let mode = url
@@ -1140,7 +1147,7 @@ fn db_tls(ctx: &Context<'_>) -> Outcome {
     Outcome::flag(
         status,
         flagged.into_iter().map(|(_, e)| e).collect(),
-        "Require TLS to remote databases: add ?sslmode=verify-full to Postgres DSNs and use rediss:// for Redis.",
+        "Require TLS to remote databases: add ?sslmode=verify-full to Postgres DSNs and use rediss:// with a password (requirepass/ACL user) for Redis.",
     )
 }
 

@@ -308,9 +308,14 @@ async fn handle_session(
             let answer = on_known_pc(manager, pc_id, &request).await?;
             Ok(shape.answer(&answer, id))
         }
-        (Some(_), _) | (None, Some(_)) => Err(gone()),
+        (Some(_), _) => Err(gone()),
+        // Another instance holds the peer connection (shared store): 409 naming it.
+        (None, Some(_)) => match state.store.other_owner(session).await {
+            Some(owner) => Err(ApiError::wrong_instance(owner)),
+            None => Err(gone()),
+        },
         (None, None) => {
-            if !state.sessions.has_pending(session) {
+            if !state.store.has_pending(session).await? {
                 return Err(gone());
             }
             if method == Method::PATCH {
@@ -318,13 +323,24 @@ async fn handle_session(
                 return Err(gone());
             }
             let sdp = offer_sdp(&request)?;
-            // Single use: one winner among concurrent offers.
-            let pending = state.sessions.take_pending(session).ok_or_else(gone)?;
+            // Single use: one winner among concurrent offers (on every instance). With a
+            // shared store this instance admits its own slot first.
+            let slot = if state.store.is_shared() {
+                Some(state.admit()?)
+            } else {
+                None
+            };
+            let pending = state
+                .store
+                .take_pending(session, slot)
+                .await?
+                .ok_or_else(gone)?;
             let agent = requested_agent(state, pending.body.get("pipeline"))?;
             let answer = manager
                 .create(sdp, pending.slot, Some(session), agent)
                 .await
                 .map_err(rtc_error)?;
+            state.store.set_owner(session, &answer.pc_id).await;
             Ok(shape.answer(&answer, id))
         }
     }

@@ -3,8 +3,10 @@
 //! Order: admission (503) → body limit (400) → JSON (400) → validation (422). The pending
 //! session holds an admission slot until it is consumed or expires (`session_ttl_secs`).
 //! With `"transport":"websocket"` the answer carries `wsUrl` and a one-time `token`.
+//! The pending session goes to the configured [`crate::session::SessionStore`]; with Redis an
+//! unreachable store is a 503 `session_store_unavailable`.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::Extension;
 use axum::body::Body;
@@ -19,7 +21,7 @@ use crate::server::app::{AppState, RequestId};
 use crate::server::error::ApiError;
 use crate::server::limit::read_json;
 use crate::session::registry::unix_now;
-use crate::session::{PendingSession, token};
+use crate::session::token;
 use crate::transport::webrtc::client_ice_servers;
 
 /// Which session kind `/start` was asked for.
@@ -134,12 +136,10 @@ async fn create(
             out.insert("token".into(), json!(t));
         }
     }
-    state.sessions.insert_pending(PendingSession {
-        id,
-        expires_at: Instant::now() + Duration::from_secs(ttl),
-        body,
-        slot,
-    });
+    state
+        .store
+        .put_pending(id, body, Duration::from_secs(ttl), slot)
+        .await?;
     Ok(out)
 }
 

@@ -80,7 +80,7 @@ pub async fn upgrade(
     Query(query): Query<HashMap<String, String>>,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
-    match prepare(&state, client, &headers, &query, ws) {
+    match prepare(&state, client, &headers, &query, ws).await {
         Ok((ws, (params, agent), slot)) => {
             let metrics = state.metrics.clone();
             let close = state.sessions.close_signal();
@@ -96,7 +96,7 @@ pub async fn upgrade(
     }
 }
 
-fn prepare(
+async fn prepare(
     state: &AppState,
     client: std::net::SocketAddr,
     headers: &HeaderMap,
@@ -124,9 +124,17 @@ fn prepare(
         } else {
             vec![&ephemeral]
         };
-        match token::verify(verify_keys, t, unix_now())
-            .and_then(|c| state.sessions.redeem_token(&c))
-        {
+        let redeemed = match token::verify(verify_keys, t, unix_now()) {
+            // With a shared store the connection's slot is taken here, before the session is
+            // consumed: a full instance refuses without destroying the session.
+            Some(c) if state.store.is_shared() => {
+                let slot = state.admit()?;
+                state.store.redeem_token(&c, Some(slot)).await?
+            }
+            Some(c) => state.store.redeem_token(&c, None).await?,
+            None => None,
+        };
+        match redeemed {
             Some(pending) => {
                 pending_slot = Some(pending.slot);
                 pending_body = Some(pending.body);
