@@ -289,8 +289,11 @@ async fn redis_outage_flips_ready_keeps_sessions_and_recovers() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replay_storm_over_two_instances_admits_exactly_100() {
     let redis = Redis::start(free_port());
-    let a = Arc::new(instance(redis.port, "a", json!({})));
-    let b = Arc::new(instance(redis.port, "b", json!({})));
+    // A redeeming connection holds an admission slot while its token is checked in Redis, so
+    // a storm of 250 simultaneous attempts per instance needs room for all of them (the
+    // default 200 would answer some with 503 instead of 401).
+    let a = Arc::new(instance(redis.port, "a", json!({"max_sessions": 300})));
+    let b = Arc::new(instance(redis.port, "b", json!({"max_sessions": 300})));
     let servers = [a.clone(), b.clone()];
     let mut tokens = Vec::new();
     for i in 0..100 {
