@@ -1,0 +1,255 @@
+//! The `voice` agent end to end over `/ws` (`pipeline.md` §4.3, issue 12): a real utterance
+//! streamed at real time → fake STT → fake LLM → fake TTS → bot audio, with the RTVI events in
+//! order; barge-in keeps only the heard text in the next LLM request. The server is the real
+//! binary; its providers are the loopback fakes of `tests/fakes`.
+
+mod common;
+mod fakes;
+
+use std::time::Duration;
+
+use common::Server;
+use common::wsclient::{Got, Mode, speech, talk};
+use fakes::{Fake, Reply};
+use serde_json::{Value, json};
+
+const KEY: &str = "sk-test-voice";
+
+/// Three OpenAI-compatible fakes (one per stage, so each keeps its own reply script).
+struct OpenAiFakes {
+    stt: Fake,
+    llm: Fake,
+    tts: Fake,
+}
+
+async fn openai_fakes() -> OpenAiFakes {
+    OpenAiFakes {
+        stt: Fake::openai(KEY).await,
+        llm: Fake::openai(KEY).await,
+        tts: Fake::openai(KEY).await,
+    }
+}
+
+fn openai_server(f: &OpenAiFakes) -> Server {
+    Server::start(
+        json!({
+            "pipeline": "voice",
+            "provider": "openai",
+            "stt_base_url": f.stt.base_url(),
+            "llm_base_url": f.llm.base_url(),
+            "tts_base_url": f.tts.base_url(),
+        }),
+        &[("OPENAI_API_KEY", KEY)],
+    )
+}
+
+fn chat_requests(fake: &Fake) -> Vec<Value> {
+    fake.requests()
+        .into_iter()
+        .filter(|r| r.path.ends_with("/chat/completions"))
+        .filter_map(|r| r.json)
+        .collect()
+}
+
+async fn conversation(mode: Mode) {
+    let f = openai_fakes().await;
+    f.stt.push(Reply::text("What is the weather like?"));
+    f.llm.push(Reply::text("It is sunny today. Enjoy it!"));
+    let server = openai_server(&f);
+    let url = server.ws_url(&format!("/ws?pipeline=voice&{}", mode.query()));
+    let (got, _) = talk(
+        &url,
+        mode,
+        speech("utt01_question_piper-joe.wav"),
+        4000,
+        Duration::from_secs(20),
+        |r| r.events().iter().any(|e| e == "bot-stopped-speaking"),
+    )
+    .await;
+    let events = got.events();
+    // Protobuf carries transcripts and bot text as its own `transcription` and `text` frames.
+    let (transcription, bot_text) = match mode {
+        Mode::Protobuf => ("transcription", "text"),
+        _ => ("user-transcription", "bot-tts-text"),
+    };
+    let wanted = [
+        "user-started-speaking",
+        "user-stopped-speaking",
+        transcription,
+        "bot-llm-text",
+        bot_text,
+        "bot-started-speaking",
+        "bot-stopped-speaking",
+    ];
+    let positions: Vec<Option<usize>> = wanted
+        .iter()
+        .map(|w| events.iter().position(|e| e == w))
+        .collect();
+    assert!(positions.iter().all(Option::is_some), "{events:?}");
+    assert!(
+        positions.windows(2).all(|w| w[0] < w[1]),
+        "out of order: {events:?}"
+    );
+    assert!(!got.audio().is_empty(), "no bot audio: {events:?}");
+    // The transcript reached the client and the LLM; the system prompt came first.
+    let tx = got.items.iter().any(|(_, g)| {
+        matches!(g, Got::Event(k, v) if k == "user-transcription"
+            && v["data"]["text"] == "What is the weather like?")
+    });
+    assert!(tx || mode == Mode::Protobuf, "{:?}", got.items.len());
+    let chats = chat_requests(&f.llm);
+    assert_eq!(chats.len(), 1);
+    let msgs = chats[0]["messages"].as_array().unwrap();
+    assert_eq!(msgs[0]["role"], "system");
+    assert_eq!(msgs.last().unwrap()["content"], "What is the weather like?");
+    // The TTS got each sentence, markdown-free.
+    let tts: Vec<String> = f
+        .tts
+        .requests()
+        .iter()
+        .filter_map(|r| r.json.as_ref()?["input"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(tts.len(), 2, "{tts:?}");
+    assert_eq!(tts[0].trim(), "It is sunny today.");
+    // TTFB histograms after a conversation.
+    for series in [
+        "voxray_stt_ttfb_seconds_count{provider=\"openai\"}",
+        "voxray_llm_ttfb_seconds_count{provider=\"openai\"}",
+        "voxray_tts_ttfb_seconds_count{provider=\"openai\"}",
+        "voxray_user_bot_latency_seconds_count{pipeline=\"voice\"}",
+    ] {
+        let v = server.metric(series).await;
+        assert!(v.is_some_and(|v| v >= 1.0), "{series}: {v:?}");
+    }
+}
+
+#[tokio::test]
+async fn openai_conversation_over_json() {
+    conversation(Mode::Json).await;
+}
+
+#[tokio::test]
+async fn openai_conversation_over_protobuf() {
+    conversation(Mode::Protobuf).await;
+}
+
+#[tokio::test]
+async fn barge_in_keeps_only_the_heard_text() {
+    let f = openai_fakes().await;
+    f.stt.push(Reply::text("Tell me a story."));
+    f.stt.push(Reply::text("Stop please."));
+    let story = "Once upon a time there was a small robot. It lived in a quiet town by the sea. \
+                 Every morning it walked to the harbour to count the boats. One day a storm came \
+                 and the boats did not return. The robot waited on the pier for three long days. \
+                 On the fourth day the sky cleared and the sea was calm again. Far away a light \
+                 blinked on the water and the robot counted it as one boat. Then came another \
+                 light, and another, until every boat of the town was home again safe and sound. \
+                 The people of the town thanked the robot and built it a little house on the pier.";
+    f.llm.push(Reply::text(story));
+    f.llm.push(Reply::text("Okay."));
+    let server = openai_server(&f);
+    let url = server.ws_url(&format!("/ws?pipeline=voice&{}", Mode::Json.query()));
+    // Speak, wait for the reply to be well under way, then speak again over it.
+    let utt = speech("utt01_question_piper-joe.wav");
+    let mut samples = utt.clone();
+    samples.extend(std::iter::repeat_n(0i16, 16_000 * 2));
+    samples.extend(utt);
+    let (got, _) = talk(
+        &url,
+        Mode::Json,
+        samples,
+        4000,
+        Duration::from_secs(30),
+        |r| {
+            r.events()
+                .iter()
+                .filter(|e| *e == "bot-started-speaking")
+                .count()
+                >= 2
+        },
+    )
+    .await;
+    let events = got.events();
+    assert!(events.iter().any(|e| e == "bot-interrupted"), "{events:?}");
+    // No stale audio: nothing between the interruption (+ one 20 ms frame) and the next
+    // bot turn's start.
+    let t_int = got
+        .items
+        .iter()
+        .find_map(|(t, g)| matches!(g, Got::Event(k, _) if k == "bot-interrupted").then_some(*t))
+        .unwrap();
+    let t_next = got
+        .items
+        .iter()
+        .filter_map(|(t, g)| {
+            matches!(g, Got::Event(k, _) if k == "bot-started-speaking").then_some(*t)
+        })
+        .nth(1)
+        .unwrap();
+    let stale = got
+        .audio()
+        .iter()
+        .filter(|(t, _)| *t > t_int + Duration::from_millis(20) && *t < t_next)
+        .count();
+    assert!(
+        stale <= 1,
+        "{stale} stale audio messages after the interruption"
+    );
+    // The second LLM request holds only what was heard of the story.
+    let chats = chat_requests(&f.llm);
+    assert_eq!(chats.len(), 2);
+    let msgs = chats[1]["messages"].as_array().unwrap();
+    let assistant = msgs
+        .iter()
+        .find(|m| m["role"] == "assistant")
+        .expect("assistant message")["content"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(!assistant.is_empty());
+    assert!(story.starts_with(&assistant), "{assistant:?}");
+    assert!(
+        assistant.len() < story.len() - 40,
+        "kept more than was heard: {assistant:?}"
+    );
+    assert_eq!(msgs.last().unwrap()["content"], "Stop please.");
+}
+
+#[tokio::test]
+async fn a_401_gives_one_error_and_the_session_stays_up() {
+    let f = openai_fakes().await;
+    let server = Server::start(
+        json!({
+            "pipeline": "voice",
+            "provider": "openai",
+            "stt_base_url": f.stt.base_url(),
+            "llm_base_url": f.llm.base_url(),
+            "tts_base_url": f.tts.base_url(),
+        }),
+        &[("OPENAI_API_KEY", "sk-wrong")],
+    );
+    let url = server.ws_url(&format!("/ws?pipeline=voice&{}", Mode::Json.query()));
+    let utt = speech("utt01_question_piper-joe.wav");
+    let mut samples = utt.clone();
+    samples.extend(std::iter::repeat_n(0i16, 16_000));
+    samples.extend(utt);
+    let (got, _) = talk(
+        &url,
+        Mode::Json,
+        samples,
+        3000,
+        Duration::from_secs(20),
+        |r| {
+            r.events()
+                .iter()
+                .filter(|e| *e == "user-stopped-speaking")
+                .count()
+                >= 2
+        },
+    )
+    .await;
+    // Both turns were heard (the session stayed up); the 401 was reported once.
+    let events = got.events();
+    let errors = events.iter().filter(|e| *e == "error").count();
+    assert_eq!(errors, 1, "{events:?}");
+}
