@@ -253,3 +253,91 @@ async fn a_401_gives_one_error_and_the_session_stays_up() {
     let errors = events.iter().filter(|e| *e == "error").count();
     assert_eq!(errors, 1, "{events:?}");
 }
+
+/// A conversation with `config`/`env`: the events in order and bot audio arrive; returns the
+/// server (for metrics) and the events.
+async fn converse(config: Value, env: &[(&str, &str)]) -> Vec<String> {
+    let server = Server::start(config, env);
+    let url = server.ws_url(&format!("/ws?pipeline=voice&{}", Mode::Json.query()));
+    let (got, _) = talk(
+        &url,
+        Mode::Json,
+        speech("utt01_question_piper-joe.wav"),
+        4000,
+        Duration::from_secs(20),
+        |r| r.events().iter().any(|e| e == "bot-stopped-speaking"),
+    )
+    .await;
+    let events = got.events();
+    let wanted = [
+        "user-stopped-speaking",
+        "user-transcription",
+        "bot-llm-text",
+        "bot-tts-text",
+        "bot-started-speaking",
+        "bot-stopped-speaking",
+    ];
+    // Each wanted event after the previous one (interim transcripts may come earlier).
+    let mut from = 0;
+    for w in wanted {
+        let at = events[from..].iter().position(|e| e == w);
+        assert!(at.is_some(), "{w} missing after #{from}: {events:?}");
+        from += at.unwrap() + 1;
+    }
+    assert!(!got.audio().is_empty(), "no bot audio: {events:?}");
+    events
+}
+
+#[tokio::test]
+async fn deepgram_anthropic_cartesia_conversation() {
+    let dg = fakes::deepgram::DeepgramFake::start("dg-key").await;
+    let an = Fake::anthropic("sk-ant-test").await;
+    let ca = fakes::cartesia::CartesiaFake::start("ca-key").await;
+    converse(
+        json!({
+            "pipeline": "voice",
+            "stt_provider": "deepgram",
+            "llm_provider": "anthropic",
+            "model": "claude-3-5-haiku-latest",
+            "tts_provider": "cartesia",
+            "tts_voice": "voice-1",
+            "stt_base_url": dg.base_url(),
+            "llm_base_url": an.base_url(),
+            "tts_base_url": ca.base_url(),
+        }),
+        &[
+            ("DEEPGRAM_API_KEY", "dg-key"),
+            ("ANTHROPIC_API_KEY", "sk-ant-test"),
+            ("CARTESIA_API_KEY", "ca-key"),
+        ],
+    )
+    .await;
+    // Deepgram heard the audio and was asked to finalize at the turn end.
+    let conns = dg.conns();
+    assert!(
+        conns
+            .iter()
+            .any(|c| c.audio_bytes > 0 && c.controls.iter().any(|m| m.contains("Finalize")))
+    );
+}
+
+#[tokio::test]
+async fn elevenlabs_tts_conversation() {
+    let f = openai_fakes().await;
+    let el = Fake::elevenlabs("el-key").await;
+    converse(
+        json!({
+            "pipeline": "voice",
+            "stt_provider": "openai",
+            "llm_provider": "openai",
+            "tts_provider": "elevenlabs",
+            "tts_voice": "voice-1",
+            "stt_base_url": f.stt.base_url(),
+            "llm_base_url": f.llm.base_url(),
+            "tts_base_url": el.base_url(),
+        }),
+        &[("OPENAI_API_KEY", KEY), ("ELEVENLABS_API_KEY", "el-key")],
+    )
+    .await;
+    assert!(!el.requests().is_empty());
+}
