@@ -341,3 +341,40 @@ async fn elevenlabs_tts_conversation() {
     .await;
     assert!(!el.requests().is_empty());
 }
+
+#[tokio::test]
+async fn a_cut_llm_stream_ends_the_turn_and_the_next_turn_is_answered() {
+    let f = openai_fakes().await;
+    f.llm.push(Reply {
+        text: Some("The first answer is long. It will be cut in the middle of this".into()),
+        fault: Some(fakes::Fault::CutAfter(9)),
+        tool_call: None,
+    });
+    f.llm.push(Reply::text("Second answer."));
+    let server = openai_server(&f);
+    let url = server.ws_url(&format!("/ws?pipeline=voice&{}", Mode::Json.query()));
+    let utt = speech("utt01_question_piper-joe.wav");
+    let mut samples = utt.clone();
+    samples.extend(std::iter::repeat_n(0i16, 16_000 * 2));
+    samples.extend(utt);
+    let (got, _) = talk(&url, Mode::Json, samples, 4000, Duration::from_secs(30), |r| {
+        r.events()
+            .iter()
+            .filter(|e| *e == "bot-stopped-speaking")
+            .count()
+            >= 2
+    })
+    .await;
+    let texts: Vec<String> = got
+        .items
+        .iter()
+        .filter_map(|(_, g)| match g {
+            Got::Event(k, v) if k == "bot-tts-text" => v["data"]["text"].as_str().map(String::from),
+            _ => None,
+        })
+        .collect();
+    // The complete sentence of the cut reply was spoken, the fragment was not; the next turn
+    // was answered.
+    assert_eq!(texts, ["The first answer is long.", "Second answer."], "{:?}", got.events());
+    assert_eq!(chat_requests(&f.llm).len(), 2);
+}
