@@ -147,6 +147,8 @@ async fn barge_in_keeps_only_the_heard_text() {
                  The people of the town thanked the robot and built it a little house on the pier.";
     f.llm.push(Reply::text(story));
     f.llm.push(Reply::text("Okay."));
+    // Slow TTS bodies: a request is still streaming when the user cuts in.
+    f.tts.set_chunk_gap(Duration::from_millis(30));
     let server = openai_server(&f);
     let url = server.ws_url(&format!("/ws?pipeline=voice&{}", Mode::Json.query()));
     // Speak, wait for the reply to be well under way, then speak again over it.
@@ -213,6 +215,15 @@ async fn barge_in_keeps_only_the_heard_text() {
         "kept more than was heard: {assistant:?}"
     );
     assert_eq!(msgs.last().unwrap()["content"], "Stop please.");
+    // The TTS request in flight at the barge-in was dropped (the fake saw the client go).
+    let reqs = f.tts.requests();
+    let mut cancelled = false;
+    for i in 0..reqs.len() {
+        if f.tts.wait_outcome(i).await == fakes::Outcome::Cancelled {
+            cancelled = true;
+        }
+    }
+    assert!(cancelled, "no TTS request was cancelled");
 }
 
 #[tokio::test]
@@ -357,13 +368,20 @@ async fn a_cut_llm_stream_ends_the_turn_and_the_next_turn_is_answered() {
     let mut samples = utt.clone();
     samples.extend(std::iter::repeat_n(0i16, 16_000 * 2));
     samples.extend(utt);
-    let (got, _) = talk(&url, Mode::Json, samples, 4000, Duration::from_secs(30), |r| {
-        r.events()
-            .iter()
-            .filter(|e| *e == "bot-stopped-speaking")
-            .count()
-            >= 2
-    })
+    let (got, _) = talk(
+        &url,
+        Mode::Json,
+        samples,
+        4000,
+        Duration::from_secs(30),
+        |r| {
+            r.events()
+                .iter()
+                .filter(|e| *e == "bot-stopped-speaking")
+                .count()
+                >= 2
+        },
+    )
     .await;
     let texts: Vec<String> = got
         .items
@@ -375,6 +393,11 @@ async fn a_cut_llm_stream_ends_the_turn_and_the_next_turn_is_answered() {
         .collect();
     // The complete sentence of the cut reply was spoken, the fragment was not; the next turn
     // was answered.
-    assert_eq!(texts, ["The first answer is long.", "Second answer."], "{:?}", got.events());
+    assert_eq!(
+        texts,
+        ["The first answer is long.", "Second answer."],
+        "{:?}",
+        got.events()
+    );
     assert_eq!(chat_requests(&f.llm).len(), 2);
 }
