@@ -401,3 +401,31 @@ async fn a_cut_llm_stream_ends_the_turn_and_the_next_turn_is_answered() {
     );
     assert_eq!(chat_requests(&f.llm).len(), 2);
 }
+
+#[test]
+fn check_production_reports_plain_http_to_a_remote_provider() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("config.json"),
+        json!({
+            "provider": "openai",
+            "model": "gpt-4o-mini",
+            "llm_base_url": "http://10.1.2.3:8000/v1",
+            "stt_base_url": "http://127.0.0.1:9/v1",
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let (_, stdout, stderr) = common::run_cli(
+        &["--config", "config.json", "check", "--production"],
+        &[("OPENAI_API_KEY", KEY)],
+        dir.path(),
+    );
+    let out = format!("{stdout}{stderr}");
+    assert!(
+        out.contains("llm_base_url = http://10.1.2.3:8000/v1 (openai, plain text)"),
+        "{out}"
+    );
+    // A loopback endpoint is not reported.
+    assert!(!out.contains("stt_base_url = http://127.0.0.1"), "{out}");
+}
