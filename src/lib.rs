@@ -21,7 +21,7 @@
 //!   interruption flush, bot speaking events).
 //! - [`pipeline`]: frames, the processor contract and its runner (bounded channels, system
 //!   frames first, interruptible), the per-session context, the pipeline builder, the user
-//!   turn stage and the agents (`echo`, `parrot`).
+//!   turn stage and the agents (`echo`, `parrot`, `voice` with its STT stage and sentence aggregator).
 //! - [`audio`]: PCM helpers, Opus and G.711 codecs, rubato resampling, WAV reading, VAD
 //!   (energy and earshot, `audio::vad`) and user-turn detection with the turn recorder and
 //!   the interruption gate (`audio::turn`): pure per-session state machines.

@@ -128,7 +128,12 @@ fn bad_values_exit_2_naming_the_key() {
         (
             r#"{"llm_provider": "openai"}"#,
             &[],
-            "llm_provider: provider \"openai\" is not available in this build",
+            "api_keys.openai: no key found in VOXRAY_API_KEYS__OPENAI, OPENAI_API_KEY",
+        ),
+        (
+            r#"{"llm_provider": "openai", "model": "gpt-4o-mini"}"#,
+            &[("OPENAI_API_KEY", "sk-x")],
+            "pipeline: the voice pipeline needs STT, LLM and TTS providers: set stt_provider, tts_provider",
         ),
     ];
     for (config, env, expected) in cases {

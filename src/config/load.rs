@@ -462,29 +462,6 @@ pub fn load_lenient(
             source_of("turn_stop_secs")
         ));
     }
-    for key in ["provider", "stt_provider", "llm_provider", "tts_provider"] {
-        let name = match key {
-            "provider" => &config.provider,
-            "stt_provider" => &config.stt_provider,
-            "llm_provider" => &config.llm_provider,
-            _ => &config.tts_provider,
-        };
-        if !name.is_empty() {
-            errors.push(error_line(
-                key,
-                &format!("provider {name:?} is not available in this build (available: none; use the keyless echo or parrot pipeline)"),
-                &source_of(key),
-            ));
-        }
-    }
-    if config.pipeline == super::schema::PipelineKind::Voice {
-        errors.push(error_line(
-            "pipeline",
-            "the voice pipeline needs STT, LLM and TTS providers, and none is available in this build",
-            &source_of("pipeline"),
-        ));
-    }
-
     // 6b. Variables that are not UTF-8: an error by name (never the value) when voxray reads
     // them, ignored otherwise.
     let api_key_names: Vec<String> = config.api_keys.keys().cloned().collect();
@@ -514,6 +491,32 @@ pub fn load_lenient(
     let (secrets, secret_errors) = resolver.resolve_all(&config, &file_source.to_string());
     errors.extend(secret_errors);
     warnings.append(&mut resolver.warnings);
+    // Providers (`providers.md` §1): one line per problem naming the key or env var; the
+    // voice pipeline (also `auto` with an LLM) needs all three stages.
+    match crate::services::Services::from_config(&config, &secrets, None) {
+        Err(lines) => errors.extend(lines),
+        Ok(services) if config.effective_pipeline() == super::schema::PipelineKind::Voice => {
+            let missing: Vec<&str> = [
+                ("stt_provider", services.stt.is_none()),
+                ("llm_provider", services.llm.is_none()),
+                ("tts_provider", services.tts.is_none()),
+            ]
+            .into_iter()
+            .filter_map(|(k, none)| none.then_some(k))
+            .collect();
+            if !missing.is_empty() {
+                errors.push(error_line(
+                    "pipeline",
+                    &format!(
+                        "the voice pipeline needs STT, LLM and TTS providers: set {}",
+                        missing.join(", ")
+                    ),
+                    &source_of("pipeline"),
+                ));
+            }
+        }
+        Ok(_) => {}
+    }
     if config.dialin && config.runner_transport == "daily" && secrets.daily_api_key().is_none() {
         errors.push(error_line(
             "dialin",

@@ -165,6 +165,18 @@ pub async fn run(loaded: Loaded, opts: LoadOptions) -> Result<(), ServeError> {
     let store = open_store(&config, &sessions).await;
     let metrics = Metrics::new();
     let token_key: Arc<str> = uuid::Uuid::new_v4().simple().to_string().into();
+    // The provider clients (validated by the config load: this cannot fail there), shared by
+    // every voice session of the process.
+    match crate::services::Services::from_config(&config, &loaded.secrets, Some(&metrics)) {
+        Ok(services) => {
+            crate::pipeline::agent::install_services(Arc::new(services));
+        }
+        Err(lines) => {
+            for l in lines {
+                tracing::error!("{l}");
+            }
+        }
+    }
     let state = AppState {
         config: config.clone(),
         secrets: Arc::new(RwLock::new(Arc::new(loaded.secrets))),

@@ -2,13 +2,38 @@
 //! routes call [`build`] and hand the result to a transport; transports never pick an agent.
 //!
 //! - [`echo`]: every inbound frame back unchanged (keyless default);
-//! - [`parrot`]: VAD and turn detection, each user turn played back (keyless).
+//! - [`parrot`]: VAD and turn detection, each user turn played back (keyless);
+//! - [`voice`]: STT → LLM → TTS with the configured providers (`pipeline.md` §4.3).
 //!
 //! [`rtvi`] holds the RTVI request handling every agent shares.
 
 pub mod echo;
 pub mod parrot;
 pub mod rtvi;
+pub mod sentence;
+pub mod voice;
+
+use std::sync::{Arc, OnceLock};
+
+use crate::services::Services;
+
+/// The process's provider clients, installed once at start-up by `serve`
+/// ([`install_services`]); what [`build`] gives a `voice` session.
+static SERVICES: OnceLock<Arc<Services>> = OnceLock::new();
+
+/// Install the provider clients every `voice` session of this process uses (once; later
+/// calls are ignored).
+pub fn install_services(services: Arc<Services>) {
+    let _ = SERVICES.set(services);
+}
+
+/// The installed provider clients, when `voice` can run (STT, LLM and TTS all present).
+fn voice_services() -> Option<Arc<Services>> {
+    SERVICES
+        .get()
+        .filter(|s| s.stt.is_some() && s.llm.is_some() && s.tts.is_some())
+        .cloned()
+}
 
 use crate::config::Config;
 use crate::config::schema::PipelineKind;
@@ -23,6 +48,8 @@ pub enum AgentKind {
     Echo,
     /// [`parrot`].
     Parrot,
+    /// [`voice`].
+    Voice,
 }
 
 /// Why a requested agent cannot run.
@@ -43,9 +70,11 @@ impl AgentKind {
     /// The agent a session runs when the client names none: the `pipeline` config key
     /// (`auto` → `voice` when an LLM is configured, else `echo`).
     pub fn configured(config: &Config) -> Self {
-        match config.pipeline {
+        match config.effective_pipeline() {
             PipelineKind::Parrot => Self::Parrot,
-            // `voice` is refused at start-up until it exists; `auto` has no LLM to pick.
+            PipelineKind::Voice if voice_services().is_some() => Self::Voice,
+            // Start-up refuses `voice` without providers; a process that never installed
+            // them (a library user) falls back to echo.
             PipelineKind::Auto | PipelineKind::Echo | PipelineKind::Voice => Self::Echo,
         }
     }
@@ -59,6 +88,7 @@ impl AgentKind {
             None | Some("") => Ok(Self::configured(config)),
             Some("echo") => Ok(Self::Echo),
             Some("parrot") => Ok(Self::Parrot),
+            Some("voice") if voice_services().is_some() => Ok(Self::Voice),
             Some("voice") => Err(AgentError::VoiceUnavailable),
             Some(_) => Err(AgentError::Unknown),
         }
@@ -69,6 +99,7 @@ impl AgentKind {
         match self {
             Self::Echo => "echo",
             Self::Parrot => "parrot",
+            Self::Voice => "voice",
         }
     }
 }
@@ -127,6 +158,21 @@ pub fn build(
             Agent {
                 kind,
                 pipeline: parrot::pipeline(config)?,
+                params,
+                output: OutputOptions {
+                    wire_rate: wire_rate.or(Some(client_rate)),
+                    rechunk: true,
+                    speaking_events: true,
+                },
+            }
+        }
+        AgentKind::Voice => {
+            let services = voice_services().ok_or(AgentError::VoiceUnavailable)?;
+            params.in_sample_rate = crate::audio::vad::SAMPLE_RATE;
+            params.out_sample_rate = voice::output_rate(&services);
+            Agent {
+                kind,
+                pipeline: voice::pipeline(config, services)?,
                 params,
                 output: OutputOptions {
                     wire_rate: wire_rate.or(Some(client_rate)),

@@ -1057,16 +1057,30 @@ fn egress(ctx: &Context<'_>) -> Outcome {
     if ctx.env.contains_key("KUBERNETES_SERVICE_HOST") {
         fix.push_str(" Verify that a NetworkPolicy selects this pod: kubectl get networkpolicy.");
     }
-    Outcome::flag(
-        Status::Warn,
-        vec![ev(
-            "network",
-            "not decidable from the config",
-            "egress limited to provider APIs",
-            "environment",
-        )],
-        fix,
-    )
+    let mut evidence = vec![ev(
+        "network",
+        "not decidable from the config",
+        "egress limited to provider APIs",
+        "environment",
+    )];
+    // Provider endpoints reached over plain http/ws on a non-loopback host (`providers.md` §1).
+    if let Ok(services) =
+        crate::services::Services::from_config(&ctx.loaded.config, &ctx.loaded.secrets, None)
+    {
+        for (stage, provider, url) in services.plain_text_endpoints() {
+            let key = format!("{}_base_url", stage.as_str());
+            evidence.push(ev(
+                key.clone(),
+                format!("{url} ({provider}, plain text)"),
+                "an https:// or wss:// provider endpoint, or a loopback host",
+                source(ctx, &key),
+            ));
+        }
+        if evidence.len() > 1 {
+            fix.push_str(" Reach providers over https (or a loopback proxy): API keys and audio travel in clear over plain http.");
+        }
+    }
+    Outcome::flag(Status::Warn, evidence, fix)
 }
 
 /// Problems of one DSN: `Some((status, actual))` when not TLS-protected.

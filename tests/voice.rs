@@ -1,0 +1,431 @@
+//! The `voice` agent end to end over `/ws` (`pipeline.md` §4.3, issue 12): a real utterance
+//! streamed at real time → fake STT → fake LLM → fake TTS → bot audio, with the RTVI events in
+//! order; barge-in keeps only the heard text in the next LLM request. The server is the real
+//! binary; its providers are the loopback fakes of `tests/fakes`.
+
+mod common;
+mod fakes;
+
+use std::time::Duration;
+
+use common::Server;
+use common::wsclient::{Got, Mode, speech, talk};
+use fakes::{Fake, Reply};
+use serde_json::{Value, json};
+
+const KEY: &str = "sk-test-voice";
+
+/// Three OpenAI-compatible fakes (one per stage, so each keeps its own reply script).
+struct OpenAiFakes {
+    stt: Fake,
+    llm: Fake,
+    tts: Fake,
+}
+
+async fn openai_fakes() -> OpenAiFakes {
+    OpenAiFakes {
+        stt: Fake::openai(KEY).await,
+        llm: Fake::openai(KEY).await,
+        tts: Fake::openai(KEY).await,
+    }
+}
+
+fn openai_server(f: &OpenAiFakes) -> Server {
+    Server::start(
+        json!({
+            "pipeline": "voice",
+            "provider": "openai",
+            "stt_base_url": f.stt.base_url(),
+            "llm_base_url": f.llm.base_url(),
+            "tts_base_url": f.tts.base_url(),
+        }),
+        &[("OPENAI_API_KEY", KEY)],
+    )
+}
+
+fn chat_requests(fake: &Fake) -> Vec<Value> {
+    fake.requests()
+        .into_iter()
+        .filter(|r| r.path.ends_with("/chat/completions"))
+        .filter_map(|r| r.json)
+        .collect()
+}
+
+async fn conversation(mode: Mode) {
+    let f = openai_fakes().await;
+    f.stt.push(Reply::text("What is the weather like?"));
+    f.llm.push(Reply::text("It is sunny today. Enjoy it!"));
+    let server = openai_server(&f);
+    let url = server.ws_url(&format!("/ws?pipeline=voice&{}", mode.query()));
+    let (got, _) = talk(
+        &url,
+        mode,
+        speech("utt01_question_piper-joe.wav"),
+        4000,
+        Duration::from_secs(20),
+        |r| r.events().iter().any(|e| e == "bot-stopped-speaking"),
+    )
+    .await;
+    let events = got.events();
+    // Protobuf carries transcripts and bot text as its own `transcription` and `text` frames.
+    let (transcription, bot_text) = match mode {
+        Mode::Protobuf => ("transcription", "text"),
+        _ => ("user-transcription", "bot-tts-text"),
+    };
+    let wanted = [
+        "user-started-speaking",
+        "user-stopped-speaking",
+        transcription,
+        "bot-llm-text",
+        bot_text,
+        "bot-started-speaking",
+        "bot-stopped-speaking",
+    ];
+    let positions: Vec<Option<usize>> = wanted
+        .iter()
+        .map(|w| events.iter().position(|e| e == w))
+        .collect();
+    assert!(positions.iter().all(Option::is_some), "{events:?}");
+    assert!(
+        positions.windows(2).all(|w| w[0] < w[1]),
+        "out of order: {events:?}"
+    );
+    assert!(!got.audio().is_empty(), "no bot audio: {events:?}");
+    // The transcript reached the client and the LLM; the system prompt came first.
+    let tx = got.items.iter().any(|(_, g)| {
+        matches!(g, Got::Event(k, v) if k == "user-transcription"
+            && v["data"]["text"] == "What is the weather like?")
+    });
+    assert!(tx || mode == Mode::Protobuf, "{:?}", got.items.len());
+    let chats = chat_requests(&f.llm);
+    assert_eq!(chats.len(), 1);
+    let msgs = chats[0]["messages"].as_array().unwrap();
+    assert_eq!(msgs[0]["role"], "system");
+    assert_eq!(msgs.last().unwrap()["content"], "What is the weather like?");
+    // The TTS got each sentence, markdown-free.
+    let tts: Vec<String> = f
+        .tts
+        .requests()
+        .iter()
+        .filter_map(|r| r.json.as_ref()?["input"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(tts.len(), 2, "{tts:?}");
+    assert_eq!(tts[0].trim(), "It is sunny today.");
+    // TTFB histograms after a conversation.
+    for series in [
+        "voxray_stt_ttfb_seconds_count{provider=\"openai\"}",
+        "voxray_llm_ttfb_seconds_count{provider=\"openai\"}",
+        "voxray_tts_ttfb_seconds_count{provider=\"openai\"}",
+        "voxray_user_bot_latency_seconds_count{pipeline=\"voice\"}",
+    ] {
+        let v = server.metric(series).await;
+        assert!(v.is_some_and(|v| v >= 1.0), "{series}: {v:?}");
+    }
+}
+
+#[tokio::test]
+async fn openai_conversation_over_json() {
+    conversation(Mode::Json).await;
+}
+
+#[tokio::test]
+async fn openai_conversation_over_protobuf() {
+    conversation(Mode::Protobuf).await;
+}
+
+#[tokio::test]
+async fn barge_in_keeps_only_the_heard_text() {
+    let f = openai_fakes().await;
+    f.stt.push(Reply::text("Tell me a story."));
+    f.stt.push(Reply::text("Stop please."));
+    let story = "Once upon a time there was a small robot. It lived in a quiet town by the sea. \
+                 Every morning it walked to the harbour to count the boats. One day a storm came \
+                 and the boats did not return. The robot waited on the pier for three long days. \
+                 On the fourth day the sky cleared and the sea was calm again. Far away a light \
+                 blinked on the water and the robot counted it as one boat. Then came another \
+                 light, and another, until every boat of the town was home again safe and sound. \
+                 The people of the town thanked the robot and built it a little house on the pier.";
+    f.llm.push(Reply::text(story));
+    f.llm.push(Reply::text("Okay."));
+    // Slow TTS bodies: a request is still streaming when the user cuts in.
+    f.tts.set_chunk_gap(Duration::from_millis(30));
+    let server = openai_server(&f);
+    let url = server.ws_url(&format!("/ws?pipeline=voice&{}", Mode::Json.query()));
+    // Speak, wait for the reply to be well under way, then speak again over it.
+    let utt = speech("utt01_question_piper-joe.wav");
+    let mut samples = utt.clone();
+    samples.extend(std::iter::repeat_n(0i16, 16_000 * 2));
+    samples.extend(utt);
+    let (got, _) = talk(
+        &url,
+        Mode::Json,
+        samples,
+        4000,
+        Duration::from_secs(30),
+        |r| {
+            r.events()
+                .iter()
+                .filter(|e| *e == "bot-started-speaking")
+                .count()
+                >= 2
+        },
+    )
+    .await;
+    let events = got.events();
+    assert!(events.iter().any(|e| e == "bot-interrupted"), "{events:?}");
+    // No stale audio: nothing between the interruption (+ one 20 ms frame) and the next
+    // bot turn's start.
+    let t_int = got
+        .items
+        .iter()
+        .find_map(|(t, g)| matches!(g, Got::Event(k, _) if k == "bot-interrupted").then_some(*t))
+        .unwrap();
+    let t_next = got
+        .items
+        .iter()
+        .filter_map(|(t, g)| {
+            matches!(g, Got::Event(k, _) if k == "bot-started-speaking").then_some(*t)
+        })
+        .nth(1)
+        .unwrap();
+    let stale = got
+        .audio()
+        .iter()
+        .filter(|(t, _)| *t > t_int + Duration::from_millis(20) && *t < t_next)
+        .count();
+    assert!(
+        stale <= 1,
+        "{stale} stale audio messages after the interruption"
+    );
+    // The second LLM request holds only what was heard of the story.
+    let chats = chat_requests(&f.llm);
+    assert_eq!(chats.len(), 2);
+    let msgs = chats[1]["messages"].as_array().unwrap();
+    let assistant = msgs
+        .iter()
+        .find(|m| m["role"] == "assistant")
+        .expect("assistant message")["content"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(!assistant.is_empty());
+    assert!(story.starts_with(&assistant), "{assistant:?}");
+    assert!(
+        assistant.len() < story.len() - 40,
+        "kept more than was heard: {assistant:?}"
+    );
+    assert_eq!(msgs.last().unwrap()["content"], "Stop please.");
+    // The TTS request in flight at the barge-in was dropped (the fake saw the client go).
+    let reqs = f.tts.requests();
+    let mut cancelled = false;
+    for i in 0..reqs.len() {
+        if f.tts.wait_outcome(i).await == fakes::Outcome::Cancelled {
+            cancelled = true;
+        }
+    }
+    assert!(cancelled, "no TTS request was cancelled");
+}
+
+#[tokio::test]
+async fn a_401_gives_one_error_and_the_session_stays_up() {
+    let f = openai_fakes().await;
+    let server = Server::start(
+        json!({
+            "pipeline": "voice",
+            "provider": "openai",
+            "stt_base_url": f.stt.base_url(),
+            "llm_base_url": f.llm.base_url(),
+            "tts_base_url": f.tts.base_url(),
+        }),
+        &[("OPENAI_API_KEY", "sk-wrong")],
+    );
+    let url = server.ws_url(&format!("/ws?pipeline=voice&{}", Mode::Json.query()));
+    let utt = speech("utt01_question_piper-joe.wav");
+    let mut samples = utt.clone();
+    samples.extend(std::iter::repeat_n(0i16, 16_000));
+    samples.extend(utt);
+    let (got, _) = talk(
+        &url,
+        Mode::Json,
+        samples,
+        3000,
+        Duration::from_secs(20),
+        |r| {
+            r.events()
+                .iter()
+                .filter(|e| *e == "user-stopped-speaking")
+                .count()
+                >= 2
+        },
+    )
+    .await;
+    // Both turns were heard (the session stayed up); the 401 was reported once.
+    let events = got.events();
+    let errors = events.iter().filter(|e| *e == "error").count();
+    assert_eq!(errors, 1, "{events:?}");
+}
+
+/// A conversation with `config`/`env`: the events in order and bot audio arrive; returns the
+/// server (for metrics) and the events.
+async fn converse(config: Value, env: &[(&str, &str)]) -> Vec<String> {
+    let server = Server::start(config, env);
+    let url = server.ws_url(&format!("/ws?pipeline=voice&{}", Mode::Json.query()));
+    let (got, _) = talk(
+        &url,
+        Mode::Json,
+        speech("utt01_question_piper-joe.wav"),
+        4000,
+        Duration::from_secs(20),
+        |r| r.events().iter().any(|e| e == "bot-stopped-speaking"),
+    )
+    .await;
+    let events = got.events();
+    let wanted = [
+        "user-stopped-speaking",
+        "user-transcription",
+        "bot-llm-text",
+        "bot-tts-text",
+        "bot-started-speaking",
+        "bot-stopped-speaking",
+    ];
+    // Each wanted event after the previous one (interim transcripts may come earlier).
+    let mut from = 0;
+    for w in wanted {
+        let at = events[from..].iter().position(|e| e == w);
+        assert!(at.is_some(), "{w} missing after #{from}: {events:?}");
+        from += at.unwrap() + 1;
+    }
+    assert!(!got.audio().is_empty(), "no bot audio: {events:?}");
+    events
+}
+
+#[tokio::test]
+async fn deepgram_anthropic_cartesia_conversation() {
+    let dg = fakes::deepgram::DeepgramFake::start("dg-key").await;
+    let an = Fake::anthropic("sk-ant-test").await;
+    let ca = fakes::cartesia::CartesiaFake::start("ca-key").await;
+    converse(
+        json!({
+            "pipeline": "voice",
+            "stt_provider": "deepgram",
+            "llm_provider": "anthropic",
+            "model": "claude-3-5-haiku-latest",
+            "tts_provider": "cartesia",
+            "tts_voice": "voice-1",
+            "stt_base_url": dg.base_url(),
+            "llm_base_url": an.base_url(),
+            "tts_base_url": ca.base_url(),
+        }),
+        &[
+            ("DEEPGRAM_API_KEY", "dg-key"),
+            ("ANTHROPIC_API_KEY", "sk-ant-test"),
+            ("CARTESIA_API_KEY", "ca-key"),
+        ],
+    )
+    .await;
+    // Deepgram heard the audio and was asked to finalize at the turn end.
+    let conns = dg.conns();
+    assert!(
+        conns
+            .iter()
+            .any(|c| c.audio_bytes > 0 && c.controls.iter().any(|m| m.contains("Finalize")))
+    );
+}
+
+#[tokio::test]
+async fn elevenlabs_tts_conversation() {
+    let f = openai_fakes().await;
+    let el = Fake::elevenlabs("el-key").await;
+    converse(
+        json!({
+            "pipeline": "voice",
+            "stt_provider": "openai",
+            "llm_provider": "openai",
+            "tts_provider": "elevenlabs",
+            "tts_voice": "voice-1",
+            "stt_base_url": f.stt.base_url(),
+            "llm_base_url": f.llm.base_url(),
+            "tts_base_url": el.base_url(),
+        }),
+        &[("OPENAI_API_KEY", KEY), ("ELEVENLABS_API_KEY", "el-key")],
+    )
+    .await;
+    assert!(!el.requests().is_empty());
+}
+
+#[tokio::test]
+async fn a_cut_llm_stream_ends_the_turn_and_the_next_turn_is_answered() {
+    let f = openai_fakes().await;
+    f.llm.push(Reply {
+        text: Some("The first answer is long. It will be cut in the middle of this".into()),
+        fault: Some(fakes::Fault::CutAfter(9)),
+        tool_call: None,
+    });
+    f.llm.push(Reply::text("Second answer."));
+    let server = openai_server(&f);
+    let url = server.ws_url(&format!("/ws?pipeline=voice&{}", Mode::Json.query()));
+    let utt = speech("utt01_question_piper-joe.wav");
+    let mut samples = utt.clone();
+    samples.extend(std::iter::repeat_n(0i16, 16_000 * 2));
+    samples.extend(utt);
+    let (got, _) = talk(
+        &url,
+        Mode::Json,
+        samples,
+        4000,
+        Duration::from_secs(30),
+        |r| {
+            r.events()
+                .iter()
+                .filter(|e| *e == "bot-stopped-speaking")
+                .count()
+                >= 2
+        },
+    )
+    .await;
+    let texts: Vec<String> = got
+        .items
+        .iter()
+        .filter_map(|(_, g)| match g {
+            Got::Event(k, v) if k == "bot-tts-text" => v["data"]["text"].as_str().map(String::from),
+            _ => None,
+        })
+        .collect();
+    // The complete sentence of the cut reply was spoken, the fragment was not; the next turn
+    // was answered.
+    assert_eq!(
+        texts,
+        ["The first answer is long.", "Second answer."],
+        "{:?}",
+        got.events()
+    );
+    assert_eq!(chat_requests(&f.llm).len(), 2);
+}
+
+#[test]
+fn check_production_reports_plain_http_to_a_remote_provider() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("config.json"),
+        json!({
+            "provider": "openai",
+            "model": "gpt-4o-mini",
+            "llm_base_url": "http://10.1.2.3:8000/v1",
+            "stt_base_url": "http://127.0.0.1:9/v1",
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let (_, stdout, stderr) = common::run_cli(
+        &["--config", "config.json", "check", "--production"],
+        &[("OPENAI_API_KEY", KEY)],
+        dir.path(),
+    );
+    let out = format!("{stdout}{stderr}");
+    assert!(
+        out.contains("llm_base_url = http://10.1.2.3:8000/v1 (openai, plain text)"),
+        "{out}"
+    );
+    // A loopback endpoint is not reported.
+    assert!(!out.contains("stt_base_url = http://127.0.0.1"), "{out}");
+}
