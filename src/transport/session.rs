@@ -112,7 +112,11 @@ pub fn control_frame(item: Inbound, session: &SessionContext) -> Control {
             reason: "disconnect-bot".into(),
         },
         Inbound::Rtvi(msg) => Frame::ClientMessage(msg),
-        Inbound::App(_) | Inbound::Audio { .. } => return Control::Skip,
+        Inbound::Dtmf(digit) => Frame::InputDtmf { digit },
+        // `Stop` is the driver's (it ends the session); marks are not yet used for timing.
+        Inbound::App(_) | Inbound::Audio { .. } | Inbound::Stop | Inbound::Mark(_) => {
+            return Control::Skip;
+        }
         Inbound::Ignored => return Control::Invalid,
     })
 }

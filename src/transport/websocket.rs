@@ -333,6 +333,8 @@ async fn drive(
                                 }
                             }
                         }
+                        // A carrier's `stop`: the call is over; end now (every task with it).
+                        Inbound::Stop => break 'session End::ClientGone,
                         other => match control_frame(other, &session) {
                             Control::Frame(f) => pending.push_back(f),
                             Control::Skip => {}

@@ -4,6 +4,7 @@
 //! WebSocket message into [`Inbound`] items, `encode` one outbound pipeline frame into a
 //! message. [`rtvi_event`] is the one mapping of frames to RTVI events, shared by every wire.
 
+pub mod carrier;
 pub mod protobuf;
 pub mod rtvi;
 
@@ -49,6 +50,13 @@ pub enum Inbound {
     App(Value),
     /// Client-initiated interruption.
     Interruption,
+    /// A DTMF digit from a phone caller (`0`–`9`, `*`, `#`, `A`–`D`; `wire.md` §3.3).
+    Dtmf(char),
+    /// A carrier's `stop`: the call is over; the driver ends the session at once (no
+    /// hang-up request, `wire.md` §3.3).
+    Stop,
+    /// A Twilio `mark` echo: the caller heard audio up to the mark of this name.
+    Mark(String),
     /// An empty frame or unknown member: ignored and counted.
     Ignored,
 }

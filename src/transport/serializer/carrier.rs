@@ -1,0 +1,314 @@
+//! Carrier media-stream serializers (`wire.md` §3.3): Twilio, Telnyx, Plivo and Exotel.
+//!
+//! One [`CarrierSerializer`] per call, built from the detected start message
+//! ([`crate::telephony::start::CallStart`]). Inbound `media` payloads (base64 G.711 μ-law /
+//! A-law at 8 kHz, or Exotel PCM s16le) become [`Inbound::Audio`] PCM s16le at the carrier's
+//! rate (8 kHz); the driver's `AudioIn` resamples to the pipeline rate (one place). `dtmf`
+//! becomes [`Inbound::Dtmf`], `stop` [`Inbound::Stop`], a Twilio `mark` echo [`Inbound::Mark`].
+//!
+//! Outbound, the shared output stage hands over 20 ms chunks already at the wire rate; each
+//! becomes one carrier media message (160 bytes of G.711, or 320 bytes of PCM for Exotel).
+//! [`Frame::Interruption`] becomes the carrier's clear message; for Twilio, the end of a bot
+//! turn ([`Frame::TtsStopped`]) becomes a `mark` named `turn-<id>`. RTVI events are never sent
+//! to carriers.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use serde_json::{Value, json};
+
+use super::{DecodeError, Inbound, Outgoing, Serializer, WireMessage};
+use crate::audio::codec::g711::Law;
+use crate::pipeline::frame::Frame;
+use crate::telephony::Carrier;
+use crate::telephony::start::{CallStart, Encoding};
+
+/// The G.711 rate of every carrier except Exotel's configured PCM rate, Hz.
+pub const CARRIER_RATE: u32 = 8_000;
+
+/// A carrier's per-call serializer (`wire.md` §3.3).
+#[derive(Debug)]
+pub struct CarrierSerializer {
+    carrier: Carrier,
+    stream_id: String,
+    encoding: Encoding,
+    /// Reused payload buffer (decoded base64 / encoded G.711), bytes.
+    scratch: Vec<u8>,
+    /// Reused PCM buffer, s16le bytes.
+    pcm: Vec<u8>,
+}
+
+impl CarrierSerializer {
+    /// The serializer for one call.
+    pub fn new(start: &CallStart) -> Self {
+        Self {
+            carrier: start.carrier,
+            stream_id: start.stream_id.clone(),
+            encoding: start.encoding,
+            scratch: Vec::with_capacity(320),
+            pcm: Vec::with_capacity(640),
+        }
+    }
+
+    /// The wire rate of this call's audio, Hz (8000, or Exotel's `media_format.sample_rate`).
+    pub fn wire_rate(&self) -> u32 {
+        match self.encoding {
+            Encoding::G711(_) => CARRIER_RATE,
+            Encoding::Pcm(rate) => rate,
+        }
+    }
+
+    /// The carrier.
+    pub fn carrier(&self) -> Carrier {
+        self.carrier
+    }
+
+    fn media(&self, payload: &str) -> Value {
+        match self.carrier {
+            Carrier::Twilio => {
+                json!({"event": "media", "streamSid": self.stream_id, "media": {"payload": payload}})
+            }
+            Carrier::Telnyx => json!({"event": "media", "media": {"payload": payload}}),
+            Carrier::Plivo => json!({
+                "event": "playAudio",
+                "media": {"contentType": "audio/x-mulaw", "sampleRate": CARRIER_RATE, "payload": payload},
+                "streamId": self.stream_id,
+            }),
+            Carrier::Exotel => {
+                json!({"event": "media", "stream_sid": self.stream_id, "media": {"payload": payload}})
+            }
+        }
+    }
+
+    fn clear(&self) -> Value {
+        match self.carrier {
+            Carrier::Twilio => json!({"event": "clear", "streamSid": self.stream_id}),
+            Carrier::Telnyx => json!({"event": "clear"}),
+            Carrier::Plivo => json!({"event": "clearAudio", "streamId": self.stream_id}),
+            Carrier::Exotel => json!({"event": "clear", "stream_sid": self.stream_id}),
+        }
+    }
+}
+
+/// A DTMF digit the pipeline accepts (`0`–`9`, `*`, `#`, `A`–`D`).
+fn dtmf_digit(v: &Value) -> Option<char> {
+    let s = v["dtmf"]["digit"].as_str()?;
+    let mut chars = s.chars();
+    let c = chars.next()?.to_ascii_uppercase();
+    (chars.next().is_none() && (c.is_ascii_digit() || matches!(c, '*' | '#' | 'A'..='D')))
+        .then_some(c)
+}
+
+impl Serializer for CarrierSerializer {
+    fn decode(&mut self, msg: WireMessage<'_>, out: &mut Vec<Inbound>) -> Result<(), DecodeError> {
+        let WireMessage::Text(text) = msg else {
+            out.push(Inbound::Ignored);
+            return Ok(());
+        };
+        let value: Value =
+            serde_json::from_str(text).map_err(|_| DecodeError::Malformed("JSON"))?;
+        match value["event"].as_str() {
+            Some("media") => {
+                // Only the caller's track: Twilio/Telnyx may label it (`inbound`).
+                if let Some(track) = value["media"]["track"].as_str()
+                    && !matches!(track, "inbound" | "inbound_track")
+                {
+                    out.push(Inbound::Ignored);
+                    return Ok(());
+                }
+                let payload = value["media"]["payload"]
+                    .as_str()
+                    .ok_or(DecodeError::Malformed("media"))?;
+                self.scratch.clear();
+                B64.decode_vec(payload, &mut self.scratch)
+                    .map_err(|_| DecodeError::Malformed("base64"))?;
+                let pcm = match self.encoding {
+                    Encoding::G711(law) => {
+                        self.pcm.clear();
+                        law.decode_to_pcm_bytes(&self.scratch, &mut self.pcm);
+                        bytes::Bytes::copy_from_slice(&self.pcm)
+                    }
+                    Encoding::Pcm(_) => {
+                        let even = self.scratch.len() & !1;
+                        bytes::Bytes::copy_from_slice(&self.scratch[..even])
+                    }
+                };
+                out.push(Inbound::Audio {
+                    pcm,
+                    sample_rate: self.wire_rate(),
+                    num_channels: 1,
+                });
+            }
+            Some("dtmf") => out.push(dtmf_digit(&value).map_or(Inbound::Ignored, Inbound::Dtmf)),
+            Some("stop") => out.push(Inbound::Stop),
+            Some("mark") => match value["mark"]["name"].as_str() {
+                Some(name) => out.push(Inbound::Mark(name.to_owned())),
+                None => out.push(Inbound::Ignored),
+            },
+            // `connected`, a repeated `start`, and anything else carry nothing for the pipeline.
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn encode(&mut self, frame: &Frame) -> Option<Outgoing> {
+        match frame {
+            Frame::OutputAudio { audio, .. } => {
+                let payload = match self.encoding {
+                    Encoding::G711(law) => {
+                        self.scratch.clear();
+                        law.encode_pcm_bytes(&audio.pcm, &mut self.scratch);
+                        B64.encode(&self.scratch)
+                    }
+                    Encoding::Pcm(_) => B64.encode(&audio.pcm),
+                };
+                Some(Outgoing::Text(self.media(&payload).to_string()))
+            }
+            Frame::Interruption { .. } => Some(Outgoing::Text(self.clear().to_string())),
+            Frame::TtsStopped { turn_id } if self.carrier == Carrier::Twilio => Some(
+                Outgoing::Text(
+                    json!({"event": "mark", "streamSid": self.stream_id, "mark": {"name": format!("turn-{turn_id}")}})
+                        .to_string(),
+                ),
+            ),
+            _ => None,
+        }
+    }
+}
+
+/// The law of a G.711 call, `None` for PCM (Exotel).
+pub fn law(start: &CallStart) -> Option<Law> {
+    match start.encoding {
+        Encoding::G711(l) => Some(l),
+        Encoding::Pcm(_) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::telephony::start::{Detected, detect};
+
+    fn start(msg: &str) -> CallStart {
+        match detect(msg) {
+            Detected::Start(s) => s,
+            other => panic!("not a start: {other:?}"),
+        }
+    }
+
+    const TWILIO: &str = r#"{"event":"start","sequenceNumber":"1","start":{"accountSid":"AC1","streamSid":"MZ1","callSid":"CA1","tracks":["inbound"],"mediaFormat":{"encoding":"audio/x-mulaw","sampleRate":8000,"channels":1},"customParameters":{}},"streamSid":"MZ1"}"#;
+    const TELNYX_A: &str = r#"{"event":"start","sequence_number":"1","start":{"user_id":"u","call_control_id":"v3:cc","client_state":null,"media_format":{"encoding":"PCMA","sample_rate":8000,"channels":1}},"stream_id":"st1"}"#;
+    const PLIVO: &str = r#"{"event":"start","sequenceNumber":1,"start":{"callId":"c1","streamId":"s1","accountId":"a","tracks":["inbound"],"mediaFormat":{"encoding":"audio/x-mulaw","sampleRate":8000}}}"#;
+    const EXOTEL: &str = r#"{"event":"start","sequence_number":1,"stream_sid":"x1","start":{"stream_sid":"x1","call_sid":"xc","account_sid":"xa","from":"1","to":"2","media_format":{"encoding":"base64","sample_rate":"8000"}}}"#;
+
+    fn media(b64: &str) -> String {
+        json!({"event":"media","media":{"track":"inbound","chunk":"1","timestamp":"0","payload":b64}})
+            .to_string()
+    }
+
+    #[test]
+    fn media_round_trips_in_each_carriers_shape() {
+        let samples: Vec<i16> = (0..160)
+            .map(|i| ((i as f32 * 0.3).sin() * 8000.0) as i16)
+            .collect();
+        let audio = super::super::audio_frame(&samples, 8_000);
+        for (msg, event, id_key) in [
+            (TWILIO, "media", Some("streamSid")),
+            (TELNYX_A, "media", None),
+            (PLIVO, "playAudio", Some("streamId")),
+            (EXOTEL, "media", Some("stream_sid")),
+        ] {
+            let st = start(msg);
+            let mut s = CarrierSerializer::new(&st);
+            let Some(Outgoing::Text(out)) = s.encode(&Frame::OutputAudio {
+                audio: audio.clone(),
+                turn_id: 1,
+                t_in: None,
+            }) else {
+                panic!("no media for {:?}", st.carrier)
+            };
+            let v: Value = serde_json::from_str(&out).unwrap();
+            assert_eq!(v["event"], event);
+            if let Some(k) = id_key {
+                assert_eq!(v[k], st.stream_id.as_str());
+            }
+            let payload = v["media"]["payload"].as_str().unwrap();
+            let raw = B64.decode(payload).unwrap();
+            let expect_len = if st.carrier == Carrier::Exotel {
+                320
+            } else {
+                160
+            };
+            assert_eq!(raw.len(), expect_len, "{:?}", st.carrier);
+            // Decode our own output as inbound media: the samples come back (G.711 error only).
+            let mut items = Vec::new();
+            s.decode(WireMessage::Text(&media(payload)), &mut items)
+                .unwrap();
+            let Inbound::Audio {
+                pcm, sample_rate, ..
+            } = &items[0]
+            else {
+                panic!()
+            };
+            assert_eq!(*sample_rate, 8_000);
+            let back = crate::audio::pcm::from_bytes(pcm);
+            assert_eq!(back.len(), 160);
+            for (a, b) in samples.iter().zip(&back) {
+                assert!((i32::from(*a) - i32::from(*b)).abs() <= 300, "{a} vs {b}");
+            }
+        }
+    }
+
+    #[test]
+    fn telnyx_pcma_uses_a_law() {
+        let st = start(TELNYX_A);
+        assert_eq!(law(&st), Some(Law::Alaw));
+    }
+
+    #[test]
+    fn clear_dtmf_stop_and_mark() {
+        let mut s = CarrierSerializer::new(&start(TWILIO));
+        let Some(Outgoing::Text(c)) = s.encode(&Frame::Interruption { turn_id: 3 }) else {
+            panic!()
+        };
+        assert_eq!(
+            serde_json::from_str::<Value>(&c).unwrap(),
+            json!({"event":"clear","streamSid":"MZ1"})
+        );
+        let Some(Outgoing::Text(m)) = s.encode(&Frame::TtsStopped { turn_id: 3 }) else {
+            panic!()
+        };
+        assert_eq!(
+            serde_json::from_str::<Value>(&m).unwrap(),
+            json!({"event":"mark","streamSid":"MZ1","mark":{"name":"turn-3"}})
+        );
+        assert_eq!(s.encode(&Frame::TtsStarted { turn_id: 3 }), None);
+        let mut out = Vec::new();
+        for m in [
+            r#"{"event":"dtmf","streamSid":"MZ1","dtmf":{"track":"inbound_track","digit":"5"}}"#,
+            r#"{"event":"dtmf","dtmf":{"digit":"x"}}"#,
+            r#"{"event":"mark","streamSid":"MZ1","mark":{"name":"turn-3"}}"#,
+            r#"{"event":"stop","streamSid":"MZ1","stop":{"callSid":"CA1"}}"#,
+        ] {
+            s.decode(WireMessage::Text(m), &mut out).unwrap();
+        }
+        assert_eq!(
+            out,
+            vec![
+                Inbound::Dtmf('5'),
+                Inbound::Ignored,
+                Inbound::Mark("turn-3".into()),
+                Inbound::Stop
+            ]
+        );
+        let mut p = CarrierSerializer::new(&start(PLIVO));
+        let Some(Outgoing::Text(c)) = p.encode(&Frame::Interruption { turn_id: 1 }) else {
+            panic!()
+        };
+        assert_eq!(
+            serde_json::from_str::<Value>(&c).unwrap(),
+            json!({"event":"clearAudio","streamId":"s1"})
+        );
+        assert_eq!(p.encode(&Frame::TtsStopped { turn_id: 1 }), None);
+        assert!(s.decode(WireMessage::Text("{"), &mut out).is_err());
+    }
+}
