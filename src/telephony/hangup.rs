@@ -153,7 +153,7 @@ struct Prepared {
     method: Method,
     url: url::Url,
     basic: Option<(String, String)>,
-    bearer: Option<String>,
+    bearer: Option<String>, // voxray:allow (a field name, not a value)
     form: Option<[(&'static str, &'static str); 1]>,
     json_empty: bool,
 }
