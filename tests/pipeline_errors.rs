@@ -66,8 +66,15 @@ async fn a_panicking_stage_closes_only_its_session_with_1011() {
         get(move |ws: WebSocketUpgrade| {
             let (metrics, registry, config) = (metrics.clone(), registry.clone(), config.clone());
             async move {
-                let mut agent =
-                    agent::build(AgentKind::Echo, &config, "websocket", 16_000, None).unwrap();
+                let mut agent = agent::build(
+                    AgentKind::Echo,
+                    &config,
+                    &Default::default(),
+                    "websocket",
+                    16_000,
+                    None,
+                )
+                .unwrap();
                 // The fragile stage goes in front of echo.
                 agent.pipeline = voxray::pipeline::PipelineBuilder::default()
                     .then(Fragile)

@@ -42,6 +42,9 @@ pub struct AppState {
     pub tls: bool,
     /// Random per-process key that signs WS tokens while no server key is configured.
     pub token_key: Arc<str>,
+    /// The provider clients built from the configuration at start-up (empty stages when
+    /// none is configured), shared by every `voice` session of the process.
+    pub services: Arc<crate::services::Services>,
     /// The WebRTC peer connections (present when `transport` enables WebRTC).
     pub webrtc: Option<crate::transport::webrtc::PeerManager>,
 }

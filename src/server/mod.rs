@@ -167,16 +167,16 @@ pub async fn run(loaded: Loaded, opts: LoadOptions) -> Result<(), ServeError> {
     let token_key: Arc<str> = uuid::Uuid::new_v4().simple().to_string().into();
     // The provider clients (validated by the config load: this cannot fail there), shared by
     // every voice session of the process.
-    match crate::services::Services::from_config(&config, &loaded.secrets, Some(&metrics)) {
-        Ok(services) => {
-            crate::pipeline::agent::install_services(Arc::new(services));
-        }
-        Err(lines) => {
-            for l in lines {
-                tracing::error!("{l}");
+    let services =
+        match crate::services::Services::from_config(&config, &loaded.secrets, Some(&metrics)) {
+            Ok(services) => Arc::new(services),
+            Err(lines) => {
+                for l in lines {
+                    tracing::error!("{l}");
+                }
+                Arc::new(crate::services::Services::default())
             }
-        }
-    }
+        };
     let state = AppState {
         config: config.clone(),
         secrets: Arc::new(RwLock::new(Arc::new(loaded.secrets))),
@@ -185,10 +185,12 @@ pub async fn run(loaded: Loaded, opts: LoadOptions) -> Result<(), ServeError> {
         metrics: metrics.clone(),
         tls: tls.is_some(),
         token_key,
+        services: services.clone(),
         webrtc: config.transport.webrtc().then(|| {
             PeerManager::new(
                 RtcSettings::from_config(&config),
                 config.clone(),
+                services.clone(),
                 metrics.clone(),
                 sessions.close_signal(),
             )

@@ -13,26 +13,13 @@ pub mod rtvi;
 pub mod sentence;
 pub mod voice;
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use crate::services::Services;
 
-/// The process's provider clients, installed once at start-up by `serve`
-/// ([`install_services`]); what [`build`] gives a `voice` session.
-static SERVICES: OnceLock<Arc<Services>> = OnceLock::new();
-
-/// Install the provider clients every `voice` session of this process uses (once; later
-/// calls are ignored).
-pub fn install_services(services: Arc<Services>) {
-    let _ = SERVICES.set(services);
-}
-
-/// The installed provider clients, when `voice` can run (STT, LLM and TTS all present).
-fn voice_services() -> Option<Arc<Services>> {
-    SERVICES
-        .get()
-        .filter(|s| s.stt.is_some() && s.llm.is_some() && s.tts.is_some())
-        .cloned()
+/// Whether `services` can run `voice`: STT, LLM and TTS all configured.
+pub fn voice_ready(services: &Services) -> bool {
+    services.stt.is_some() && services.llm.is_some() && services.tts.is_some()
 }
 
 use crate::config::Config;
@@ -68,27 +55,33 @@ pub enum AgentError {
 
 impl AgentKind {
     /// The agent a session runs when the client names none: the `pipeline` config key
-    /// (`auto` → `voice` when an LLM is configured, else `echo`).
-    pub fn configured(config: &Config) -> Self {
+    /// (`auto` → `voice` when an LLM is configured, else `echo`); `services` are the
+    /// process's provider clients (built once at start-up, carried in the server state).
+    pub fn configured(config: &Config, services: &Services) -> Self {
         match config.effective_pipeline() {
             PipelineKind::Parrot => Self::Parrot,
-            PipelineKind::Voice if voice_services().is_some() => Self::Voice,
-            // Start-up refuses `voice` without providers; a process that never installed
-            // them (a library user) falls back to echo.
+            PipelineKind::Voice if voice_ready(services) => Self::Voice,
+            // Start-up refuses `voice` without providers; a caller whose services lack a
+            // stage (a library user) falls back to echo.
             PipelineKind::Auto | PipelineKind::Echo | PipelineKind::Voice => Self::Echo,
         }
     }
 
-    /// A client's choice (`echo`, `parrot`, `voice`); `None` = the configured default.
+    /// A client's choice (`echo`, `parrot`, `voice`); `None` = the configured default
+    /// ([`Self::configured`]).
     ///
     /// # Errors
-    /// [`AgentError`] for an unknown name or an unconfigured `voice`.
-    pub fn requested(name: Option<&str>, config: &Config) -> Result<Self, AgentError> {
+    /// [`AgentError`] for an unknown name or a `voice` that `services` cannot run.
+    pub fn requested(
+        name: Option<&str>,
+        config: &Config,
+        services: &Services,
+    ) -> Result<Self, AgentError> {
         match name {
-            None | Some("") => Ok(Self::configured(config)),
+            None | Some("") => Ok(Self::configured(config, services)),
             Some("echo") => Ok(Self::Echo),
             Some("parrot") => Ok(Self::Parrot),
-            Some("voice") if voice_services().is_some() => Ok(Self::Voice),
+            Some("voice") if voice_ready(services) => Ok(Self::Voice),
             Some("voice") => Err(AgentError::VoiceUnavailable),
             Some(_) => Err(AgentError::Unknown),
         }
@@ -122,13 +115,16 @@ pub struct Agent {
 /// whose client audio arrives at `client_rate` Hz and whose wire wants bot audio at
 /// `wire_rate` Hz (`None`: the pipeline's output rate). Echo runs at the client's rate (no
 /// resampling either way); parrot runs at 16 kHz (the VAD's rate) and answers at the client's
-/// rate unless the wire asks for another.
+/// rate unless the wire asks for another. `services` are the process's provider clients
+/// (shared by every `voice` session; echo and parrot ignore them).
 ///
 /// # Errors
-/// [`AgentError::Turn`] when the VAD or turn settings cannot be used.
+/// [`AgentError::Turn`] when the VAD or turn settings cannot be used;
+/// [`AgentError::VoiceUnavailable`] for `voice` when `services` lack STT, LLM or TTS.
 pub fn build(
     kind: AgentKind,
     config: &Config,
+    services: &Arc<Services>,
     transport: &'static str,
     client_rate: u32,
     wire_rate: Option<u32>,
@@ -167,7 +163,10 @@ pub fn build(
             }
         }
         AgentKind::Voice => {
-            let services = voice_services().ok_or(AgentError::VoiceUnavailable)?;
+            if !voice_ready(services) {
+                return Err(AgentError::VoiceUnavailable);
+            }
+            let services = services.clone();
             params.in_sample_rate = crate::audio::vad::SAMPLE_RATE;
             params.out_sample_rate = voice::output_rate(&services);
             Agent {

@@ -192,7 +192,7 @@ fn requested_agent(state: &AppState, value: Option<&Value>) -> Result<AgentKind,
         Some(Value::String(s)) => Some(s.as_str()),
         Some(_) => return Err(ApiError::validation().detail("pipeline", "must be a string")),
     };
-    AgentKind::requested(name, &state.config)
+    AgentKind::requested(name, &state.config, &state.services)
         .map_err(|e| ApiError::validation().detail("pipeline", e.to_string()))
 }
 

@@ -75,7 +75,7 @@ async fn create(
         let name = p.as_str().ok_or_else(|| {
             ApiError::validation().detail("body.pipeline", "must be echo, parrot or voice")
         })?;
-        AgentKind::requested(Some(name), &state.config)
+        AgentKind::requested(Some(name), &state.config, &state.services)
             .map_err(|e| ApiError::validation().detail("body.pipeline", e.to_string()))?;
     }
 

@@ -51,7 +51,7 @@ fn parse_params(
         .get("pipeline")
         .map(String::as_str)
         .or_else(|| pending_body.and_then(|b| b["pipeline"].as_str()));
-    let kind = AgentKind::requested(requested, &state.config)
+    let kind = AgentKind::requested(requested, &state.config, &state.services)
         .map_err(|e| ApiError::validation().detail("pipeline", e.to_string()))?;
     let sample_rate = parse_rate(query, "sample_rate")?.unwrap_or(16_000);
     let cfg = &state.config;
@@ -64,11 +64,18 @@ fn parse_params(
         max_duration: (cfg.rtc_max_duration_secs > 0.0)
             .then(|| Duration::from_secs_f64(cfg.rtc_max_duration_secs)),
     };
-    let agent =
-        agent::build(kind, cfg, "websocket", sample_rate, params.out_sample_rate).map_err(|e| {
-            tracing::error!(error = %e, "websocket session could not build its pipeline");
-            ApiError::internal()
-        })?;
+    let agent = agent::build(
+        kind,
+        cfg,
+        &state.services,
+        "websocket",
+        sample_rate,
+        params.out_sample_rate,
+    )
+    .map_err(|e| {
+        tracing::error!(error = %e, "websocket session could not build its pipeline");
+        ApiError::internal()
+    })?;
     Ok((params, agent))
 }
 

@@ -64,6 +64,7 @@ use crate::audio::codec::opus::OPUS_RATE;
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::pipeline::agent::AgentKind;
+use crate::services::Services;
 use crate::session::Slot;
 
 /// Pipeline sample rate in Hz (inbound audio is resampled 48 kHz → 16 kHz, outbound back).
@@ -155,6 +156,8 @@ impl Drop for PortLease {
 pub(super) struct ManagerInner {
     pub(super) settings: RtcSettings,
     pub(super) config: Arc<Config>,
+    /// The provider clients `voice` sessions use.
+    pub(super) services: Arc<Services>,
     pub(super) metrics: Metrics,
     pub(super) close_signal: watch::Receiver<bool>,
     peers: Mutex<HashMap<String, PeerEntry>>,
@@ -179,10 +182,12 @@ impl std::fmt::Debug for PeerManager {
 }
 
 impl PeerManager {
-    /// A manager; `close_signal` turns `true` when running sessions must close (shutdown).
+    /// A manager; `services` are the provider clients its `voice` sessions use;
+    /// `close_signal` turns `true` when running sessions must close (shutdown).
     pub fn new(
         settings: RtcSettings,
         config: Arc<Config>,
+        services: Arc<Services>,
         metrics: Metrics,
         close_signal: watch::Receiver<bool>,
     ) -> Self {
@@ -190,6 +195,7 @@ impl PeerManager {
             inner: Arc::new(ManagerInner {
                 settings,
                 config,
+                services,
                 metrics,
                 close_signal,
                 peers: Mutex::new(HashMap::new()),

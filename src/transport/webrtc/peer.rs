@@ -55,6 +55,7 @@ pub(super) async fn run(
     let agent = match agent::build(
         kind,
         &inner.config,
+        &inner.services,
         "webrtc",
         PIPELINE_RATE,
         Some(OPUS_RATE),
