@@ -1,15 +1,17 @@
-//! The `voice` agent end to end over `/ws` (`pipeline.md` §4.3, issue 12): a real utterance
+//! The `voice` agent end to end over `/ws` and WebRTC (`pipeline.md` §4.3, issue 12): a real utterance
 //! streamed at real time → fake STT → fake LLM → fake TTS → bot audio, with the RTVI events in
 //! order; barge-in keeps only the heard text in the next LLM request. The server is the real
 //! binary; its providers are the loopback fakes of `tests/fakes`.
 
 mod common;
 mod fakes;
+#[path = "common/rtcpeer.rs"]
+mod rtcpeer;
 
 use std::time::Duration;
 
 use common::Server;
-use common::wsclient::{Got, Mode, speech, talk};
+use common::wsclient::{Got, Mode, speech, talk, talk_then};
 use fakes::{Fake, Reply};
 use serde_json::{Value, json};
 
@@ -137,6 +139,99 @@ async fn openai_conversation_over_protobuf() {
     conversation(Mode::Protobuf).await;
 }
 
+/// A whole conversation over WebRTC (issue 12 acceptance): a real utterance sent as real-time
+/// Opus → fake STT → fake LLM → fake TTS → bot audio on the media track, with the RTVI user
+/// transcription, bot text and speaking events in order on the data channel.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openai_conversation_over_webrtc() {
+    let f = openai_fakes().await;
+    f.stt.push(Reply::text("What is the weather like?"));
+    f.llm.push(Reply::text("It is sunny today. Enjoy it!"));
+    let server = openai_server(&f);
+    let mut client = rtcpeer::Client::new().await;
+    let sdp = client.offer(true).await;
+    let res = reqwest::Client::new()
+        .post(server.url("/api/offer"))
+        .json(&json!({"sdp": sdp, "type": "offer", "pipeline": "voice"}))
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    let answer: Value = res.json().await.unwrap();
+    assert_eq!(status, 200, "{answer}");
+    client
+        .apply_answer(
+            answer["sdp"].as_str().unwrap(),
+            answer["pc_id"].as_str().unwrap(),
+        )
+        .await;
+    client.wait_connected().await;
+    tokio::time::timeout(Duration::from_secs(5), client.dc_open.notified())
+        .await
+        .expect("data channel opens");
+    let speech = rtcpeer::speech48("utt01_question_piper-joe.wav");
+    client
+        .send_audio(&speech, Duration::from_millis(1000))
+        .await;
+    client
+        .wait_events("bot-stopped-speaking", 1, Duration::from_secs(20))
+        .await;
+    let messages = client.messages();
+    let kinds: Vec<&str> = messages
+        .iter()
+        .map(|(_, v)| v["type"].as_str().unwrap_or(""))
+        .collect();
+    // Each wanted event after the previous one (interim transcripts may come earlier).
+    let wanted = [
+        "user-started-speaking",
+        "user-stopped-speaking",
+        "user-transcription",
+        "bot-llm-text",
+        "bot-tts-text",
+        "bot-started-speaking",
+        "bot-stopped-speaking",
+    ];
+    let mut at = Vec::new();
+    let mut from = 0;
+    for w in wanted {
+        let Some(i) = kinds[from..].iter().position(|k| *k == w) else {
+            panic!("{w} missing after #{from}: {kinds:?}");
+        };
+        at.push(from + i);
+        from += i + 1;
+    }
+    // The transcription that came before the bot's text is the final one with the fake's text.
+    let final_tx = messages[..at[3]].iter().any(|(_, v)| {
+        v["type"] == "user-transcription"
+            && v["data"]["final"] == true
+            && v["data"]["text"] == "What is the weather like?"
+    });
+    assert!(final_tx, "{messages:?}");
+    let bot_text: Vec<&str> = messages
+        .iter()
+        .filter(|(_, v)| v["type"] == "bot-tts-text")
+        .filter_map(|(_, v)| v["data"]["text"].as_str().map(str::trim))
+        .collect();
+    assert_eq!(bot_text, ["It is sunny today.", "Enjoy it!"], "{kinds:?}");
+    // Bot audio arrived on the media track while the bot was speaking (allow the SCTP event
+    // and the SRTP media their separate paths: from the start event until 1 s after the stop).
+    let (started, stopped) = (messages[at[5]].0, messages[at[6]].0);
+    let audible = client.audible_between(
+        started - Duration::from_millis(200),
+        stopped + Duration::from_secs(1),
+    );
+    // The fake TTS answers `MS_PER_CHAR` ms of tone per input character.
+    let expected = fakes::openai::MS_PER_CHAR as usize
+        * bot_text.iter().map(|t| t.chars().count()).sum::<usize>()
+        / 20;
+    assert!(
+        audible.len() * 4 >= expected * 3,
+        "{} audible bot packets, {expected} expected",
+        audible.len()
+    );
+    client.close().await;
+}
+
 #[tokio::test]
 async fn barge_in_keeps_only_the_heard_text() {
     let f = openai_fakes().await;
@@ -230,43 +325,203 @@ async fn barge_in_keeps_only_the_heard_text() {
     assert!(cancelled, "no TTS request was cancelled");
 }
 
-#[tokio::test]
-async fn a_401_gives_one_error_and_the_session_stays_up() {
+/// Which provider answers 401 in [`a_401_gives_one_error_and_the_session_stays_up`].
+#[derive(Debug, Clone, Copy)]
+enum Rejecting {
+    OpenAiStt,
+    OpenAiLlm,
+    OpenAiTts,
+    Anthropic,
+    ElevenLabs,
+    Deepgram,
+    Cartesia,
+}
+
+/// `providers.md` §7: a 401 gives one non-fatal client `error` per session and the session
+/// stays up. The rejecting provider answers 401 to the first two turns and normally to the
+/// third. Positive signal first: the third turn is answered (a `bot-stopped-speaking` after
+/// its `user-stopped-speaking`); only then is the error count asserted, so a dead session
+/// fails (no answer) and so does a second `error` (it would come before the third answer on
+/// the same ordered socket).
+async fn a_401_gives_one_error_and_the_session_stays_up(which: Rejecting) {
     let f = openai_fakes().await;
+    let an = Fake::anthropic("sk-ant-test").await;
+    let el = Fake::elevenlabs("el-key").await;
+    let dg = fakes::deepgram::DeepgramFake::start("dg-key").await;
+    let ca = fakes::cartesia::CartesiaFake::start("ca-key").await;
+    let rejected = || Reply::fault(fakes::Fault::Status(401, None));
+    let (stt, llm, tts) = match which {
+        Rejecting::OpenAiStt => {
+            f.stt.push(rejected());
+            f.stt.push(rejected());
+            ("openai", "openai", "openai")
+        }
+        Rejecting::OpenAiLlm => {
+            f.llm.push(rejected());
+            f.llm.push(rejected());
+            ("openai", "openai", "openai")
+        }
+        Rejecting::OpenAiTts => {
+            f.tts.push(rejected());
+            f.tts.push(rejected());
+            ("openai", "openai", "openai")
+        }
+        Rejecting::Anthropic => {
+            an.push(rejected());
+            an.push(rejected());
+            ("openai", "anthropic", "openai")
+        }
+        Rejecting::ElevenLabs => {
+            el.push(rejected());
+            el.push(rejected());
+            ("openai", "openai", "elevenlabs")
+        }
+        Rejecting::Deepgram => {
+            dg.push(fakes::deepgram::DgScript::Reject(401));
+            ("deepgram", "openai", "openai")
+        }
+        Rejecting::Cartesia => {
+            ca.push(fakes::cartesia::CaScript::Reject(401));
+            ("openai", "openai", "cartesia")
+        }
+    };
+    // One sentence per reply: one TTS request per turn.
+    for _ in 0..3 {
+        f.llm.push(Reply::text("Okay."));
+        an.push(Reply::text("Okay."));
+    }
+    let mut config = json!({
+        "pipeline": "voice",
+        "stt_provider": stt,
+        "llm_provider": llm,
+        "tts_provider": tts,
+        "tts_voice": "voice-1",
+    });
+    config["stt_base_url"] = json!(match stt {
+        "deepgram" => dg.base_url(),
+        _ => f.stt.base_url(),
+    });
+    config["llm_base_url"] = json!(match llm {
+        "anthropic" => an.base_url(),
+        _ => f.llm.base_url(),
+    });
+    config["tts_base_url"] = json!(match tts {
+        "elevenlabs" => el.base_url(),
+        "cartesia" => ca.base_url(),
+        _ => f.tts.base_url(),
+    });
+    if llm == "anthropic" {
+        config["model"] = json!("claude-3-5-haiku-latest");
+    }
     let server = Server::start(
-        json!({
-            "pipeline": "voice",
-            "provider": "openai",
-            "stt_base_url": f.stt.base_url(),
-            "llm_base_url": f.llm.base_url(),
-            "tts_base_url": f.tts.base_url(),
-        }),
-        &[("OPENAI_API_KEY", "sk-wrong")],
+        config,
+        &[
+            ("OPENAI_API_KEY", KEY),
+            ("ANTHROPIC_API_KEY", "sk-ant-test"),
+            ("ELEVENLABS_API_KEY", "el-key"),
+            ("DEEPGRAM_API_KEY", "dg-key"),
+            ("CARTESIA_API_KEY", "ca-key"),
+        ],
     );
     let url = server.ws_url(&format!("/ws?pipeline=voice&{}", Mode::Json.query()));
     let utt = speech("utt01_question_piper-joe.wav");
-    let mut samples = utt.clone();
-    samples.extend(std::iter::repeat_n(0i16, 16_000));
-    samples.extend(utt);
-    let (got, _) = talk(
+    let mut samples = Vec::new();
+    for i in 0..3 {
+        if i > 0 {
+            samples.extend(std::iter::repeat_n(0i16, 16_000 * 3 / 2));
+        }
+        samples.extend_from_slice(&utt);
+    }
+    // The third turn answered: a `bot-stopped-speaking` after the third end of speech.
+    let third_answered = |events: &[String]| {
+        events
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| *e == "user-stopped-speaking")
+            .nth(2)
+            .is_some_and(|(i, _)| events[i..].iter().any(|e| e == "bot-stopped-speaking"))
+    };
+    // After the audio and its 4 s tail, a `client-ready` whose `bot-ready` closes the record.
+    let ready = json!({"label": "rtvi-ai", "type": "client-ready", "id": "after-401",
+        "data": {"version": "2.2.0"}});
+    let (got, _) = talk_then(
         &url,
         Mode::Json,
         samples,
-        3000,
-        Duration::from_secs(20),
-        |r| {
-            r.events()
-                .iter()
-                .filter(|e| *e == "user-stopped-speaking")
-                .count()
-                >= 2
-        },
+        4000,
+        Some(ready),
+        Duration::from_secs(40),
+        |r| r.events().iter().any(|e| e == "bot-ready"),
     )
     .await;
-    // Both turns were heard (the session stayed up); the 401 was reported once.
     let events = got.events();
-    let errors = events.iter().filter(|e| *e == "error").count();
-    assert_eq!(errors, 1, "{events:?}");
+    assert!(
+        events.iter().any(|e| e == "bot-ready"),
+        "{which:?}: no bot-ready after the audio (session down?): {events:?}\n{}",
+        server.log()
+    );
+    let heard = events
+        .iter()
+        .filter(|e| *e == "user-stopped-speaking")
+        .count();
+    assert_eq!(heard, 3, "{which:?}: {events:?}");
+    // Deepgram: a refused handshake is not retried today (`providers.md` §3 reconnects only
+    // after a close of an open socket), so later turns are heard but not transcribed; the
+    // session stays up (the turns are heard and `bot-ready` answers).
+    if !matches!(which, Rejecting::Deepgram) {
+        assert!(
+            third_answered(&events),
+            "{which:?}: the turn after the 401s was not answered: {events:?}\n{}",
+            server.log()
+        );
+    }
+    let errors: Vec<&Value> = got
+        .items
+        .iter()
+        .filter_map(|(_, g)| match g {
+            Got::Event(k, v) if k == "error" => Some(v),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(errors.len(), 1, "{which:?}: {events:?}");
+    let message = errors[0]["data"]["error"].as_str().unwrap_or("");
+    assert!(message.contains("401"), "{which:?}: {}", errors[0]);
+    assert_eq!(errors[0]["data"]["fatal"], false, "{}", errors[0]);
+}
+
+#[tokio::test]
+async fn a_401_from_openai_stt_gives_one_error_and_the_session_stays_up() {
+    a_401_gives_one_error_and_the_session_stays_up(Rejecting::OpenAiStt).await;
+}
+
+#[tokio::test]
+async fn a_401_from_openai_llm_gives_one_error_and_the_session_stays_up() {
+    a_401_gives_one_error_and_the_session_stays_up(Rejecting::OpenAiLlm).await;
+}
+
+#[tokio::test]
+async fn a_401_from_openai_tts_gives_one_error_and_the_session_stays_up() {
+    a_401_gives_one_error_and_the_session_stays_up(Rejecting::OpenAiTts).await;
+}
+
+#[tokio::test]
+async fn a_401_from_anthropic_gives_one_error_and_the_session_stays_up() {
+    a_401_gives_one_error_and_the_session_stays_up(Rejecting::Anthropic).await;
+}
+
+#[tokio::test]
+async fn a_401_from_elevenlabs_gives_one_error_and_the_session_stays_up() {
+    a_401_gives_one_error_and_the_session_stays_up(Rejecting::ElevenLabs).await;
+}
+
+#[tokio::test]
+async fn a_401_from_deepgram_gives_one_error_and_the_session_stays_up() {
+    a_401_gives_one_error_and_the_session_stays_up(Rejecting::Deepgram).await;
+}
+
+#[tokio::test]
+async fn a_401_from_cartesia_gives_one_error_and_the_session_stays_up() {
+    a_401_gives_one_error_and_the_session_stays_up(Rejecting::Cartesia).await;
 }
 
 /// A conversation with `config`/`env`: the events in order and bot audio arrive; returns the

@@ -184,6 +184,21 @@ pub async fn talk(
     max: Duration,
     until: impl Fn(&Received) -> bool,
 ) -> (Received, Instant) {
+    talk_then(url, mode, samples, tail_ms, None, max, until).await
+}
+
+/// [`talk`], then send the RTVI message `then` (e.g. a `client-ready`, whose `bot-ready`
+/// answer is a positive signal that everything the server had to say about the audio before
+/// it has arrived).
+pub async fn talk_then(
+    url: &str,
+    mode: Mode,
+    samples: Vec<i16>,
+    tail_ms: u64,
+    then: Option<Value>,
+    max: Duration,
+    until: impl Fn(&Received) -> bool,
+) -> (Received, Instant) {
     let (ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
     let (mut tx, mut rx) = ws.split();
     let mut frames: Vec<Vec<i16>> = samples.chunks(FRAME).map(<[i16]>::to_vec).collect();
@@ -194,8 +209,11 @@ pub async fn talk(
         for f in frames {
             tick.tick().await;
             if tx.send(audio_message(mode, &f)).await.is_err() {
-                break;
+                return tx;
             }
+        }
+        if let Some(m) = then {
+            let _ = tx.send(rtvi_message(mode, &m)).await;
         }
         tx
     });
