@@ -765,3 +765,140 @@ fn check_production_reports_plain_http_to_a_remote_provider() {
     // A loopback endpoint is not reported.
     assert!(!out.contains("stt_base_url = http://127.0.0.1"), "{out}");
 }
+
+#[tokio::test]
+async fn barge_in_with_cartesia_timestamps_keeps_only_the_heard_words() {
+    let f = openai_fakes().await;
+    f.stt.push(Reply::text("Tell me a story."));
+    f.stt.push(Reply::text("Stop please."));
+    f.llm.push(Reply::text(STORY));
+    f.llm.push(Reply::text("Okay."));
+    let ca = fakes::cartesia::CartesiaFake::start("ca-key").await;
+    ca.set_gap(Duration::from_millis(30));
+    let server = Server::start(
+        json!({
+            "pipeline": "voice",
+            "stt_provider": "openai",
+            "llm_provider": "openai",
+            "tts_provider": "cartesia",
+            "tts_voice": "voice-1",
+            "stt_base_url": f.stt.base_url(),
+            "llm_base_url": f.llm.base_url(),
+            "tts_base_url": ca.base_url(),
+        }),
+        &[("OPENAI_API_KEY", KEY), ("CARTESIA_API_KEY", "ca-key")],
+    );
+    let url = server.ws_url(&format!("/ws?pipeline=voice&{}", Mode::Json.query()));
+    let (got, _) = talk(
+        &url,
+        Mode::Json,
+        ask_then(speech("utt02_command_piper-joe.wav"), 2_000),
+        4_000,
+        Duration::from_secs(30),
+        |r| {
+            r.events()
+                .iter()
+                .filter(|e| *e == "bot-started-speaking")
+                .count()
+                >= 2
+        },
+    )
+    .await;
+    let events = got.events();
+    assert!(events.iter().any(|e| e == "bot-interrupted"), "{events:?}");
+    // The next request's assistant message: the words heard, by the TTS's own timestamps.
+    let chats = chat_requests(&f.llm);
+    assert_eq!(chats.len(), 2, "{events:?}");
+    let msgs = chats[1]["messages"].as_array().unwrap();
+    let assistant = msgs
+        .iter()
+        .find(|m| m["role"] == "assistant")
+        .expect("assistant message")["content"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let story_words: Vec<&str> = STORY.split_whitespace().collect();
+    let heard: Vec<&str> = assistant.split_whitespace().collect();
+    assert!(!heard.is_empty());
+    assert_eq!(heard, story_words[..heard.len()], "{assistant:?}");
+    assert!(
+        heard.len() + 10 < story_words.len(),
+        "kept too much: {assistant:?}"
+    );
+    assert_eq!(msgs.last().unwrap()["content"], "Stop please.");
+}
+
+#[tokio::test]
+async fn an_idle_user_is_prompted_once_then_the_session_ends() {
+    let f = openai_fakes().await;
+    f.stt.push(Reply::text("Hello there."));
+    f.llm.push(Reply::text("Hi, how can I help?"));
+    f.llm.push(Reply::text("Are you still there?"));
+    let server = Server::start(
+        json!({
+            "pipeline": "voice",
+            "provider": "openai",
+            "stt_base_url": f.stt.base_url(),
+            "llm_base_url": f.llm.base_url(),
+            "tts_base_url": f.tts.base_url(),
+            "user_idle_timeout_secs": 1.0,
+        }),
+        &[("OPENAI_API_KEY", KEY)],
+    );
+    let url = server.ws_url(&format!("/ws?pipeline=voice&{}", Mode::Json.query()));
+    // Silence for long after the question: the talk ends when the server closes.
+    let (got, start) = talk(
+        &url,
+        Mode::Json,
+        speech("utt01_question_piper-joe.wav"),
+        15_000,
+        Duration::from_secs(30),
+        |_| false,
+    )
+    .await;
+    let events = got.events();
+    // The reply, then the check-in, then the end (the server closed well before the tail).
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| *e == "bot-stopped-speaking")
+            .count(),
+        2,
+        "{events:?}"
+    );
+    assert!(
+        start.elapsed() < Duration::from_secs(15),
+        "the session did not end"
+    );
+    let chats = chat_requests(&f.llm);
+    assert_eq!(chats.len(), 2);
+    let last = chats[1]["messages"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(last["role"], "system", "{last}");
+    assert!(
+        last["content"].as_str().unwrap().contains("silent"),
+        "{last}"
+    );
+    // The check-in came a second after the reply ended, not at once.
+    let stops: Vec<_> = got
+        .items
+        .iter()
+        .filter(|(_, g)| matches!(g, Got::Event(k, _) if k == "bot-stopped-speaking"))
+        .map(|(t, _)| *t)
+        .collect();
+    let second_start = got
+        .items
+        .iter()
+        .filter(|(_, g)| matches!(g, Got::Event(k, _) if k == "bot-started-speaking"))
+        .map(|(t, _)| *t)
+        .nth(1)
+        .unwrap();
+    assert!(
+        second_start >= stops[0] + Duration::from_millis(900),
+        "{events:?}"
+    );
+}
