@@ -902,3 +902,37 @@ async fn an_idle_user_is_prompted_once_then_the_session_ends() {
         "{events:?}"
     );
 }
+
+#[test]
+fn a_placeholder_anthropic_key_is_named_as_such_not_as_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("config.json"),
+        json!({
+            "pipeline": "voice",
+            "stt_provider": "openai",
+            "llm_provider": "anthropic",
+            "model": "claude-3-5-haiku-latest",
+            "tts_provider": "openai",
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let value = "your-anthropic-key-here";
+    let (code, stdout, stderr) = common::run_cli(
+        &["--config", "config.json", "serve"],
+        &[("ANTHROPIC_API_KEY", value), ("OPENAI_API_KEY", KEY)],
+        dir.path(),
+    );
+    let out = format!("{stdout}{stderr}");
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("api_keys.anthropic: the value from")
+            && out.contains(
+                "looks like a placeholder, not a key (Anthropic keys start with sk-ant-)"
+            ),
+        "{out}"
+    );
+    assert!(!out.contains("no key found"), "{out}");
+    assert!(!out.contains(value), "the value was printed: {out}");
+}
