@@ -595,6 +595,9 @@ impl Voice {
         self.idle_at = None;
         self.idle_prompted = false;
         self.settle();
+        if let Some(held) = self.deferred.take() {
+            self.remember(Role::User, held);
+        }
         self.remember(Role::User, text);
         let messages = self.request();
         self.start_turn(Source::Llm(messages), ctx);
@@ -784,7 +787,11 @@ impl Voice {
         let has_words = !text.trim().is_empty();
         if !has_words {
             // The STT heard no speech: the turn is dropped (and a false interruption may
-            // resume).
+            // resume). Its end and STT wait belong to no bot turn.
+            if is_final {
+                self.user_stopped_at = None;
+                self.shared.stt_secs.lock().expect("stt lock").take();
+            }
             if is_final && let Some(r) = &mut self.resume {
                 r.stt_pending = false;
                 return self.check_timers(ctx).await;
