@@ -48,6 +48,11 @@ pub struct Metrics {
     /// `voxray_user_bot_latency_seconds{pipeline}`: user turn end → first bot audio handed to
     /// the transport.
     pub user_bot_latency: HistogramVec,
+    /// `voxray_turn_overhead_seconds{pipeline}`: user-bot latency minus the turn's measured
+    /// provider waits (STT, LLM to the first sentence, TTS to the first audio): the server's share.
+    pub turn_overhead: HistogramVec,
+    /// `voxray_false_interruptions_total`: barge-ins followed by no words, the reply resumed.
+    pub false_interruptions: IntCounter,
     /// `voxray_pipeline_errors_total{stage}`: stage errors and panics that ended a session.
     pub pipeline_errors: IntCounterVec,
     /// `voxray_observer_frames_dropped_total`: frame copies an observer tap had no room for.
@@ -142,6 +147,12 @@ impl Metrics {
         )
         .expect("valid metric");
         reg(Box::new(observer_dropped.clone()));
+        let false_interruptions = IntCounter::new(
+            "voxray_false_interruptions_total",
+            "Barge-ins followed by no transcribed words (the reply resumed)",
+        )
+        .expect("valid metric");
+        reg(Box::new(false_interruptions.clone()));
         let gauge = |name: &str, help: &str| {
             let g = IntGauge::new(name, help).expect("valid metric");
             reg(Box::new(g.clone()));
@@ -246,6 +257,13 @@ impl Metrics {
                 &["pipeline"],
                 LATENCY_BUCKETS.to_vec(),
             ),
+            turn_overhead: histogram_vec(
+                "voxray_turn_overhead_seconds",
+                "User-bot latency minus the turn's provider waits (STT, LLM, TTS)",
+                &["pipeline"],
+                LATENCY_BUCKETS.to_vec(),
+            ),
+            false_interruptions,
             pipeline_errors: counter_vec(
                 "voxray_pipeline_errors_total",
                 "Stage errors and panics that ended a session",

@@ -249,6 +249,7 @@ pub const KEYS: &[KeySpec] = &[
         },
     ),
     key("user_idle_timeout_secs", NON_NEG_F),
+    key("false_interruption_timeout_secs", NON_NEG_F),
     // §5.4 telephony, Daily, storage, tools
     key(
         "runner_transport",

@@ -166,6 +166,9 @@ pub struct Config {
     pub interruption_strategy: InterruptionStrategy,
     pub min_words: u64,
     pub user_idle_timeout_secs: f64,
+    /// Seconds after a barge-in with no transcribed words before the bot resumes the rest
+    /// of the interrupted reply (issue 12 §4); `0` disables.
+    pub false_interruption_timeout_secs: f64,
     pub runner_transport: String,
     pub dialin: bool,
     pub daily_dialin_webhook_secret: String,
@@ -316,6 +319,7 @@ impl Default for Config {
             interruption_strategy: InterruptionStrategy::None,
             min_words: 3,
             user_idle_timeout_secs: 0.0,
+            false_interruption_timeout_secs: 1.5,
             runner_transport: String::new(),
             dialin: false,
             daily_dialin_webhook_secret: String::new(),

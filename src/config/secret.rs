@@ -103,6 +103,10 @@ pub struct Secrets {
     pub server_keys: Vec<Resolved>,
     /// Provider keys by `api_keys` name.
     pub api_keys: BTreeMap<String, Resolved>,
+    /// Provider keys whose value was found but looks like a placeholder (treated as unset),
+    /// by `api_keys` name → where the value came from (`env ANTHROPIC_API_KEY`, …). Lets the
+    /// "key required" error say what is wrong instead of "no key found".
+    pub placeholder_keys: BTreeMap<String, String>,
     /// `daily_dialin_webhook_secret`.
     pub daily_dialin_webhook_secret: Option<Resolved>,
     /// `twilio_auth_token`.
@@ -561,6 +565,7 @@ impl SecretResolver<'_> {
         names.sort();
         names.dedup();
         for name in names {
+            let warned = self.warnings.len();
             let canonical = super::keys::canonical_env(&format!("api_keys.{name}"));
             let found = match (self.env.get(&canonical), whole_map.get(&name)) {
                 (None, Some(value)) => Some(Resolved {
@@ -591,8 +596,22 @@ impl SecretResolver<'_> {
                     )
                 }
             };
-            if let Some(r) = found {
-                secrets.api_keys.insert(name, r);
+            // A value that was found but called a placeholder: remember where it came from.
+            let prefix = format!("api_keys.{name}: value from ");
+            let placeholder_from = self.warnings[warned..].iter().find_map(|w| {
+                w.strip_prefix(&prefix)?
+                    .strip_suffix(" looks like a placeholder; treated as unset")
+                    .map(str::to_string)
+            });
+            match found {
+                Some(r) => {
+                    secrets.api_keys.insert(name, r);
+                }
+                None => {
+                    if let Some(from) = placeholder_from {
+                        secrets.placeholder_keys.insert(name, from);
+                    }
+                }
             }
         }
         secrets.daily_dialin_webhook_secret = one(

@@ -88,6 +88,9 @@ pub enum Frame {
     TtsStopped { turn_id: u64 },
     /// An RTVI event that must stay in step with audio (e.g. `bot-output`).
     OutMessage(Value),
+    /// An RTVI event of bot turn `turn_id` kept in step with its audio (`bot-output`, the
+    /// false-interruption resume notice): dropped with the turn's audio on an interruption.
+    TurnMessage { turn_id: u64, message: Value },
     /// A DTMF digit from the user (`0`–`9`, `*`, `#`, `A`–`D`).
     InputDtmf { digit: char },
     /// Drain what is queued, then stop.
@@ -130,6 +133,10 @@ pub enum Frame {
     ClientMessage(Value),
     /// An RTVI reply that must not wait behind audio (`bot-ready`, `error-response`, `error`).
     UrgentMessage(Value),
+    /// A stage's own timer fired: sent by a task the stage owns into its own inbox (the
+    /// voice agent's false-interruption and user-idle deadlines). Carries nothing; the stage
+    /// re-checks its deadlines. Never leaves the stage.
+    Wake,
 }
 
 impl Frame {
@@ -148,6 +155,7 @@ impl Frame {
                 | Frame::Metrics { .. }
                 | Frame::ClientMessage(_)
                 | Frame::UrgentMessage(_)
+                | Frame::Wake
         )
     }
 
@@ -161,7 +169,8 @@ impl Frame {
             | Frame::LlmResponseEnd { turn_id }
             | Frame::TtsText { turn_id, .. }
             | Frame::TtsStarted { turn_id }
-            | Frame::TtsStopped { turn_id } => *turn_id,
+            | Frame::TtsStopped { turn_id }
+            | Frame::TurnMessage { turn_id, .. } => *turn_id,
             _ => 0,
         };
         (id != 0).then_some(id)
@@ -182,6 +191,7 @@ impl Frame {
             Frame::TtsStarted { .. } => "TtsStarted",
             Frame::TtsStopped { .. } => "TtsStopped",
             Frame::OutMessage(_) => "OutMessage",
+            Frame::TurnMessage { .. } => "TurnMessage",
             Frame::InputDtmf { .. } => "InputDtmf",
             Frame::End { .. } => "End",
             Frame::Start { .. } => "Start",
@@ -195,6 +205,7 @@ impl Frame {
             Frame::Metrics { .. } => "Metrics",
             Frame::ClientMessage(_) => "ClientMessage",
             Frame::UrgentMessage(_) => "UrgentMessage",
+            Frame::Wake => "Wake",
         }
     }
 }

@@ -217,6 +217,17 @@ impl std::fmt::Debug for Services {
     }
 }
 
+/// What a provider's keys look like, for the placeholder error (`" (Anthropic keys start
+/// with sk-ant-)"`), or nothing when the provider has no fixed key shape.
+fn key_shape_hint(key: &str) -> &'static str {
+    match key {
+        "anthropic" => " (Anthropic keys start with sk-ant-)",
+        "openai" => " (OpenAI keys start with sk-)",
+        "groq" => " (Groq keys start with gsk_)",
+        _ => "",
+    }
+}
+
 /// Check the provider keys of `config` with the resolved `secrets` (`providers.md` §1 rules).
 /// Returns one line per problem, `<key path>: <problem>`, empty when valid. Providers left
 /// empty are not checked.
@@ -378,11 +389,20 @@ fn plan(config: &Config, secrets: &Secrets) -> Result<Vec<(Stage, Family, Endpoi
                 row.key
             ))];
             vars.extend(provider_env_vars(row.key));
-            let line = format!(
-                "api_keys.{}: no key found in {}, the keyring or the config file",
-                row.key,
-                vars.join(", ")
-            );
+            let line = match secrets.placeholder_keys.get(row.key) {
+                // A value was found: say what is wrong with it (never the value itself).
+                Some(from) => format!(
+                    "api_keys.{}: the value from {from} looks like a placeholder, not a key{}; set the real key in {}",
+                    row.key,
+                    key_shape_hint(row.key),
+                    vars.join(", ")
+                ),
+                None => format!(
+                    "api_keys.{}: no key found in {}, the keyring or the config file",
+                    row.key,
+                    vars.join(", ")
+                ),
+            };
             if !key_errors.contains(&line) {
                 key_errors.push(line);
             }
@@ -531,6 +551,27 @@ mod tests {
         assert_eq!(s.endpoints[0].1.base_url, "https://api.openai.com/v1");
         // The key never shows in Debug.
         assert!(!format!("{s:?}").contains("sk-test"));
+    }
+
+    #[test]
+    fn a_placeholder_key_is_not_reported_as_missing() {
+        let c = Config {
+            llm_provider: "anthropic".into(),
+            model: "claude-3-5-haiku-latest".into(),
+            ..Config::default()
+        };
+        let mut s = Secrets::default();
+        s.placeholder_keys
+            .insert("anthropic".into(), "env ANTHROPIC_API_KEY".into());
+        let e = validate(&c, &s);
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(
+            e[0].starts_with(
+                "api_keys.anthropic: the value from env ANTHROPIC_API_KEY looks like a placeholder, not a key (Anthropic keys start with sk-ant-)"
+            ),
+            "{e:?}"
+        );
+        assert!(!e[0].contains("no key found"), "{e:?}");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Deepgram live STT fake (`providers.md` §3, §8): `GET /v1/listen` upgraded to a WebSocket
 //! after checking `Authorization: Token <key>` and the query. Sends an interim `Results` per
-//! 0.5 s of audio, answers `Finalize` with a final `Results` flagged `from_finalize:true`,
+//! 0.5 s of audio that is not silence (scripted per user turn with [`DeepgramFake::push_interim`],
+//! else `hello`), answers `Finalize` with a final `Results` flagged `from_finalize:true`,
 //! records `KeepAlive`, answers `CloseStream` with `Metadata` then close 1000. Per-connection
 //! scripts: refuse the handshake with a status, or drop the socket (1011) after N audio bytes.
 
@@ -49,12 +50,16 @@ pub struct DgConn {
     pub controls: Vec<String>,
     /// The socket ended (either side).
     pub ended: bool,
+    /// Interim transcripts sent, with when.
+    pub interims: Vec<(std::time::Instant, String)>,
 }
 
 pub struct DgState {
     key: String,
     script: Mutex<VecDeque<DgScript>>,
     transcripts: Mutex<VecDeque<String>>,
+    /// Scripted interims `(finalizes received before it, text)`.
+    interims: Mutex<VecDeque<(usize, String)>>,
     conns: Mutex<Vec<DgConn>>,
     /// Delay between `Finalize` and its final `Results` (the benchmark's STT latency).
     pub latency: Mutex<Duration>,
@@ -81,6 +86,7 @@ impl DeepgramFake {
             key: key.into(),
             script: Mutex::new(VecDeque::new()),
             transcripts: Mutex::new(VecDeque::new()),
+            interims: Mutex::new(VecDeque::new()),
             conns: Mutex::new(Vec::new()),
             latency: Mutex::new(Duration::ZERO),
             changed: Notify::new(),
@@ -114,6 +120,16 @@ impl DeepgramFake {
     /// The transcript of the next `Finalize`.
     pub fn push_transcript(&self, t: &str) {
         self.state.transcripts.lock().unwrap().push_back(t.into());
+    }
+
+    /// The text of an interim sent during user turn `turn` (0-based: the number of `Finalize`s
+    /// received before it); scripted interims of a turn are sent in order, then `hello`.
+    pub fn push_interim(&self, turn: usize, text: &str) {
+        self.state
+            .interims
+            .lock()
+            .unwrap()
+            .push_back((turn, text.into()));
     }
 
     /// Every connection so far.
@@ -224,6 +240,8 @@ async fn session(
     drop_on_finalize: bool,
 ) {
     let mut since_interim = 0usize;
+    let mut voiced = false;
+    let mut finalizes = 0usize;
     let update = |f: &dyn Fn(&mut DgConn)| {
         f(&mut state.conns.lock().unwrap()[idx]);
         state.changed.notify_waiters();
@@ -234,6 +252,9 @@ async fn session(
                 let n = b.len();
                 update(&|c| c.audio_bytes += n);
                 since_interim += n;
+                voiced |= b
+                    .chunks_exact(2)
+                    .any(|s| i16::from_le_bytes([s[0], s[1]]).unsigned_abs() > 500);
                 let total = state.conns.lock().unwrap()[idx].audio_bytes;
                 if drop_after.is_some_and(|d| total >= d) {
                     let _ = socket
@@ -246,7 +267,19 @@ async fn session(
                 }
                 if since_interim >= 16_000 {
                     since_interim = 0;
-                    let _ = socket.send(results("hello", false, false)).await;
+                    if std::mem::take(&mut voiced) {
+                        let text = {
+                            let mut q = state.interims.lock().unwrap();
+                            match q.front() {
+                                Some((t, _)) if *t == finalizes => q.pop_front().map(|(_, s)| s),
+                                _ => None,
+                            }
+                        };
+                        let text = text.unwrap_or_else(|| "hello".into());
+                        let at = std::time::Instant::now();
+                        update(&|c| c.interims.push((at, text.clone())));
+                        let _ = socket.send(results(&text, false, false)).await;
+                    }
                 }
             }
             Message::Text(t) => {
@@ -266,6 +299,7 @@ async fn session(
                         break;
                     }
                     "Finalize" => {
+                        finalizes += 1;
                         let latency = *state.latency.lock().unwrap();
                         if !latency.is_zero() {
                             tokio::time::sleep(latency).await;

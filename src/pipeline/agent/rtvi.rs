@@ -41,6 +41,52 @@ pub fn error_event(error: &str, fatal: bool) -> Value {
     message("error", None, json!({"error": error, "fatal": fatal}))
 }
 
+/// `bot-output` for one sentence as its audio starts playing (`wire.md` §1.6): the 1.x form
+/// `{text, spoken:true, aggregated_by:"sentence"}` for a client that announced RTVI 1.x, else
+/// `{text, output_type:"sentence", will_be_spoken:true, spoken_status:"completed"}`.
+pub fn bot_output(text: &str, v1: bool) -> Value {
+    let data = if v1 {
+        json!({"text": text, "spoken": true, "aggregated_by": "sentence"})
+    } else {
+        json!({"text": text, "output_type": "sentence", "will_be_spoken": true, "spoken_status": "completed"})
+    };
+    message("bot-output", None, data)
+}
+
+/// The per-turn `metrics` event (`wire.md` §1.6, `pipeline.md` §9):
+/// `{ttfb:[{processor, model?, value}], processing:[{processor, value}]}`, values in seconds.
+pub fn metrics(ttfb: &[(&str, Option<&str>, f64)], processing: &[(&str, f64)]) -> Value {
+    let entry = |processor: &str, model: Option<&str>, value: f64| {
+        let mut e = json!({"processor": processor, "value": value});
+        if let Some(m) = model.filter(|m| !m.is_empty()) {
+            e["model"] = json!(m);
+        }
+        e
+    };
+    message(
+        "metrics",
+        None,
+        json!({
+            "ttfb": ttfb.iter().map(|(p, m, v)| entry(p, *m, *v)).collect::<Vec<_>>(),
+            "processing": processing.iter().map(|(p, v)| entry(p, None, *v)).collect::<Vec<_>>(),
+        }),
+    )
+}
+
+/// `bot-interruption-resumed`: a barge-in heard no words within
+/// `false_interruption_timeout_secs`, so the bot resumes the unheard rest of its reply
+/// (`data.text`). A voxray event (not in Pipecat's RTVI set).
+pub fn interruption_resumed(text: &str) -> Value {
+    message("bot-interruption-resumed", None, json!({"text": text}))
+}
+
+/// Whether an RTVI `client-ready` announces a 1.x client.
+pub fn is_v1_client(request: &Value) -> bool {
+    request["data"]["version"]
+        .as_str()
+        .is_some_and(|v| v.starts_with("1."))
+}
+
 /// What every agent answers to an RTVI request it does not handle itself (`wire.md` §1.6):
 /// `client-ready` → `bot-ready`; `send-text` → the typed text as a user text frame (with its
 /// options); `dtmf` → one `InputDtmf` per button; anything else → `error-response`.

@@ -253,7 +253,9 @@ pub fn for_format(format: WireFormat, sample_rate: u32) -> Box<dyn Serializer> {
 /// here (its form depends on the mode).
 pub fn rtvi_event(frame: &Frame) -> Option<Value> {
     Some(match frame {
-        Frame::OutMessage(v) | Frame::UrgentMessage(v) => v.clone(),
+        Frame::OutMessage(v) | Frame::UrgentMessage(v) | Frame::TurnMessage { message: v, .. } => {
+            v.clone()
+        }
         Frame::TtsText { text, .. } => rtvi::event("bot-tts-text", json!({"text": text})),
         Frame::Transcription {
             text,
