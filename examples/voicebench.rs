@@ -3,8 +3,8 @@
 //! 5 s per session; prints how much the server adds to each turn beyond the providers.
 //!
 //! The fakes are the test fakes of `tests/fakes` (real OpenAI wire format: batch
-//! `/audio/transcriptions`, SSE `/chat/completions`, streamed PCM `/audio/speech`), each
-//! answering after a fixed delay: STT 100 ms, LLM first byte 150 ms, TTS first byte 80 ms
+//! `/audio/transcriptions`, SSE `/chat/completions`, streamed PCM `/audio/speech`), run on a
+//! thread and runtime of their own in this process, each answering after a fixed delay: STT 100 ms, LLM first byte 150 ms, TTS first byte 80 ms
 //! (330 ms in all). Each session streams 16 kHz protobuf audio frames on absolute 20 ms
 //! deadlines (open loop): a `../shared/data/audio/` utterance at real time, then silence up
 //! to the 5 s period, sessions staggered evenly over the first period.
@@ -366,6 +366,29 @@ fn hist_quantile(before: &[(f64, f64)], after: &[(f64, f64)], p: f64) -> Option<
     None
 }
 
+/// Sum over the series of `name` (a histogram's `_sum` or `_count`) whose labels contain
+/// `label` in a Prometheus text exposition.
+fn series_total(text: &str, name: &str, label: &str) -> f64 {
+    text.lines()
+        .filter(|l| {
+            l.strip_prefix(name)
+                .is_some_and(|r| r.starts_with('{') || r.starts_with(' '))
+                && l.contains(label)
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+/// Mean of histogram `name` (series matching `label`) over the observations between two
+/// snapshots, seconds, and how many there were.
+fn hist_mean(before: &str, after: &str, name: &str, label: &str) -> Option<(f64, f64)> {
+    let n = series_total(after, &format!("{name}_count"), label)
+        - series_total(before, &format!("{name}_count"), label);
+    let sum = series_total(after, &format!("{name}_sum"), label)
+        - series_total(before, &format!("{name}_sum"), label);
+    (n > 0.0).then(|| (sum / n, n))
+}
+
 fn cpu_ticks(pid: u32) -> Option<u64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // Fields after the `(comm)`: state is field 3; utime 14, stime 15.
@@ -401,27 +424,52 @@ struct Fakes {
     tts: fakes::Fake,
 }
 
-async fn start_fakes() -> Fakes {
-    let f = Fakes {
-        stt: fakes::Fake::openai(KEY).await,
-        llm: fakes::Fake::openai(KEY).await,
-        tts: fakes::Fake::openai(KEY).await,
-    };
-    f.stt.set_latency(Duration::from_millis(STT_MS));
-    f.llm.set_latency(Duration::from_millis(LLM_MS));
-    f.tts.set_latency(Duration::from_millis(TTS_MS));
-    f
+/// The provider base URLs (STT, LLM, TTS).
+struct FakeUrls {
+    stt: String,
+    llm: String,
+    tts: String,
 }
 
-fn server_config(f: &Fakes) -> serde_json::Value {
+/// Start the three fakes on their own thread and runtime, so that their fixed delays are not
+/// stretched by the 100 sessions' tasks of this process; they live until the process exits.
+fn start_fakes() -> FakeUrls {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("fakes runtime");
+        rt.block_on(async move {
+            let f = Fakes {
+                stt: fakes::Fake::openai(KEY).await,
+                llm: fakes::Fake::openai(KEY).await,
+                tts: fakes::Fake::openai(KEY).await,
+            };
+            f.stt.set_latency(Duration::from_millis(STT_MS));
+            f.llm.set_latency(Duration::from_millis(LLM_MS));
+            f.tts.set_latency(Duration::from_millis(TTS_MS));
+            let _ = tx.send(FakeUrls {
+                stt: f.stt.base_url(),
+                llm: f.llm.base_url(),
+                tts: f.tts.base_url(),
+            });
+            std::future::pending::<()>().await;
+            drop(f);
+        });
+    });
+    rx.recv().expect("fakes started")
+}
+
+fn server_config(f: &FakeUrls) -> serde_json::Value {
     serde_json::json!({
         "host": "127.0.0.1",
         "port": 0,
         "pipeline": "voice",
         "provider": "openai",
-        "stt_base_url": f.stt.base_url(),
-        "llm_base_url": f.llm.base_url(),
-        "tts_base_url": f.tts.base_url(),
+        "stt_base_url": f.stt,
+        "llm_base_url": f.llm,
+        "tts_base_url": f.tts,
         "max_sessions": 10_000,
         "max_connections_per_ip": 0,
         "log_level": "info",
@@ -490,12 +538,11 @@ fn spawn_server(bin: &PathBuf, taskset: Option<&str>, config: &serde_json::Value
 #[tokio::main]
 async fn main() {
     let o = parse_opts();
-    let mut fakes_held = None;
     let mut child: Option<Child> = None;
     let (url, pid) = if let Some(url) = o.url.clone() {
         (url, o.pid)
     } else {
-        let f = start_fakes().await;
+        let f = start_fakes();
         let config = server_config(&f);
         if o.fakes_only {
             println!("fakes up (STT {STT_MS} ms, LLM {LLM_MS} ms, TTS {TTS_MS} ms).");
@@ -513,7 +560,6 @@ async fn main() {
         let (c, port) = spawn_server(&bin, o.taskset.as_deref(), &config);
         let pid = c.id();
         child = Some(c);
-        fakes_held = Some(f);
         (format!("ws://127.0.0.1:{port}/ws"), Some(pid))
     };
     let base = url
@@ -675,6 +721,35 @@ async fn main() {
             ms(p99 - PROVIDER_S)
         );
     }
+    // The server's own share on average, from the histograms every voice server exports:
+    // mean user-bot latency minus the mean STT, LLM and TTS TTFB it measured.
+    let means: Vec<Option<(f64, f64)>> = [
+        ("voxray_user_bot_latency_seconds", "pipeline=\"voice\""),
+        ("voxray_stt_ttfb_seconds", "provider=\"openai\""),
+        ("voxray_llm_ttfb_seconds", "provider=\"openai\""),
+        ("voxray_tts_ttfb_seconds", "provider=\"openai\""),
+    ]
+    .iter()
+    .map(|(n, l)| hist_mean(&metrics_before, &metrics_after, n, l))
+    .collect();
+    if let [
+        Some((ub, n)),
+        Some((stt, _)),
+        Some((llm, _)),
+        Some((tts, _)),
+    ] = means[..]
+    {
+        println!(
+            "server view, means over the run ({n:.0} turns): user-bot latency {:.1} ms = STT TTFB \
+             {:.1} + LLM TTFB {:.1} + TTS TTFB {:.1} (fakes: {STT_MS}/{LLM_MS}/{TTS_MS}) + {:.1} ms \
+             of the server's own",
+            ms(ub),
+            ms(stt),
+            ms(llm),
+            ms(tts),
+            ms(ub - stt - llm - tts)
+        );
+    }
     if let Some(p) = pid {
         if let (Some((t0, w0)), Some((t1, w1))) = cpu {
             let cpu_s = (t1 - t0) as f64 / ticks_per_s;
@@ -711,5 +786,4 @@ async fn main() {
         let _ = c.kill();
         let _ = c.wait();
     }
-    drop(fakes_held);
 }
