@@ -166,13 +166,24 @@ impl Serializer for CarrierSerializer {
             Frame::Interruption { .. } => Some(Outgoing::Text(self.clear().to_string())),
             Frame::TtsStopped { turn_id } if self.carrier == Carrier::Twilio => Some(
                 Outgoing::Text(
-                    json!({"event": "mark", "streamSid": self.stream_id, "mark": {"name": format!("turn-{turn_id}")}})
+                    json!({"event": "mark", "streamSid": self.stream_id, "mark": {"name": mark_name(*turn_id)}})
                         .to_string(),
                 ),
             ),
             _ => None,
         }
     }
+}
+
+/// The name of the Twilio `mark` sent after the last audio of bot turn `turn_id`.
+pub fn mark_name(turn_id: u64) -> String {
+    format!("turn-{turn_id}")
+}
+
+/// The bot turn a Twilio `mark` echo names (`turn-<id>`, as [`mark_name`] made it); `None`
+/// for any other name.
+pub fn mark_turn(name: &str) -> Option<u64> {
+    name.strip_prefix("turn-")?.parse().ok()
 }
 
 /// The law of a G.711 call, `None` for PCM (Exotel).
@@ -256,6 +267,13 @@ mod tests {
                 assert!((i32::from(*a) - i32::from(*b)).abs() <= 300, "{a} vs {b}");
             }
         }
+    }
+
+    #[test]
+    fn mark_names_round_trip() {
+        assert_eq!(mark_turn(&mark_name(42)), Some(42));
+        assert_eq!(mark_turn("turn-"), None);
+        assert_eq!(mark_turn("other"), None);
     }
 
     #[test]
