@@ -101,9 +101,17 @@ async fn twiml_stream_url_follows_host_forwarded_proto_and_proxy_host() {
             .contains("webhook")
     );
     assert!(doc["paths"]["/daily-dialin-webhook"]["post"].is_object());
-    // The media route comes with the pipeline: not present yet.
+    assert!(doc["paths"]["/telephony/ws"]["get"].is_object());
+    // The media route is present; a plain GET is not an upgrade (426), POST is not allowed.
     let res = reqwest::get(server.url("/telephony/ws")).await.unwrap();
-    assert_eq!(res.status(), 404);
+    assert_eq!(res.status(), 426);
+    let res = reqwest::Client::new()
+        .post(server.url("/telephony/ws"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 405);
+    assert_eq!(res.headers()["allow"], "GET, OPTIONS");
 }
 
 #[tokio::test]
