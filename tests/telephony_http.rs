@@ -4,28 +4,12 @@
 mod common;
 
 use base64::Engine;
-use common::Server;
-use hmac::{Hmac, Mac};
+use common::{Server, twilio_signature};
 use serde_json::json;
 
 const UNAUTHORIZED: &str = r#"{"error":{"code":"unauthorized","message":"Unauthorized"}}"#;
 // 32 hex digits like a real auth token (a value that looks like a placeholder is ignored).
 const TOKEN: &str = "f3a9c1d27b8e4605a1c2d3e4f5a6b7c8";
-
-/// Twilio's algorithm written out independently of the library: base64(HMAC-SHA1(token,
-/// url + sorted name+value pairs)).
-fn twilio_signature(token: &str, url: &str, params: &[(&str, &str)]) -> String {
-    let mut sorted = params.to_vec();
-    sorted.sort();
-    let mut data = url.to_string();
-    for (k, v) in sorted {
-        data.push_str(k);
-        data.push_str(v);
-    }
-    let mut mac = Hmac::<sha1::Sha1>::new_from_slice(token.as_bytes()).unwrap();
-    mac.update(data.as_bytes());
-    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
-}
 
 const FORM: &[(&str, &str)] = &[
     ("AccountSid", "AC0123456789abcdef0123456789abcdef"),
@@ -117,9 +101,17 @@ async fn twiml_stream_url_follows_host_forwarded_proto_and_proxy_host() {
             .contains("webhook")
     );
     assert!(doc["paths"]["/daily-dialin-webhook"]["post"].is_object());
-    // The media route comes with the pipeline: not present yet.
+    assert!(doc["paths"]["/telephony/ws"]["get"].is_object());
+    // The media route is present; a plain GET is not an upgrade (426), POST is not allowed.
     let res = reqwest::get(server.url("/telephony/ws")).await.unwrap();
-    assert_eq!(res.status(), 404);
+    assert_eq!(res.status(), 426);
+    let res = reqwest::Client::new()
+        .post(server.url("/telephony/ws"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 405);
+    assert_eq!(res.headers()["allow"], "GET, OPTIONS");
 }
 
 #[tokio::test]

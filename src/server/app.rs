@@ -105,6 +105,9 @@ pub enum RouteKind {
     /// `/` when `runner_transport` is a carrier: `GET|HEAD` the client, `POST` the carrier's
     /// voice webhook (`http.md` §11; own signature check, not the API key).
     CarrierRoot,
+    /// `GET /telephony/ws` when `runner_transport` is a carrier: the call's media stream
+    /// (`http.md` §11; own signature check, not the API key).
+    TelephonyWs,
     /// `POST /daily-dialin-webhook` with `runner_transport: "daily"` and `dialin: true`
     /// (`http.md` §10; own secret check, not the API key).
     DailyDialin,
@@ -132,6 +135,12 @@ impl RouteKind {
                 Self::CarrierRoot
             }
             "/" => Self::Root,
+            "/telephony/ws"
+                if crate::telephony::Carrier::from_runner_transport(&config.runner_transport)
+                    .is_some() =>
+            {
+                Self::TelephonyWs
+            }
             "/daily-dialin-webhook" if config.dialin && config.runner_transport == "daily" => {
                 Self::DailyDialin
             }
@@ -147,7 +156,7 @@ impl RouteKind {
             Self::Start | Self::WebrtcOffer | Self::DailyDialin => &[Method::POST],
             Self::CarrierRoot => &[Method::GET, Method::HEAD, Method::POST],
             Self::ApiOffer | Self::SessionOffer => &[Method::POST, Method::PATCH],
-            Self::Ws => &[Method::GET],
+            Self::Ws | Self::TelephonyWs => &[Method::GET],
             Self::Health | Self::Ready | Self::Metrics | Self::Docs | Self::Root => {
                 &[Method::GET, Method::HEAD]
             }
@@ -168,6 +177,7 @@ impl RouteKind {
             Self::Docs => "docs",
             Self::Root | Self::CarrierRoot => "root",
             Self::DailyDialin => "daily_dialin_webhook",
+            Self::TelephonyWs => "telephony_ws",
         }
     }
 
@@ -380,9 +390,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/ready", get(routes::health::ready))
         .route("/", get(routes::client::index));
     if crate::telephony::Carrier::from_runner_transport(&state.config.runner_transport).is_some() {
-        // The carrier's voice webhook shares `/` with the client page. `/telephony/ws` comes
-        // with the media pipeline.
-        app = app.route("/", post(routes::telephony::webhook));
+        // The carrier's voice webhook shares `/` with the client page.
+        app = app
+            .route("/", post(routes::telephony::webhook))
+            .route("/telephony/ws", get(routes::telephony::media));
     }
     if state.config.dialin && state.config.runner_transport == "daily" {
         app = app.route("/daily-dialin-webhook", post(routes::dialin::webhook));

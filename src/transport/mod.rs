@@ -1,7 +1,9 @@
 //! Transports translate between wire formats and frames, nothing else (`DESIGN.md`,
 //! "Transports"):
-//! - [`websocket`]: the `/ws` driver (one task per session) with the per-session
-//!   [`serializer`]s (protobuf, JSON, raw);
+//! - [`websocket`]: the one WebSocket driver (one task per session) of `/ws` and
+//!   `/telephony/ws`, with the per-session [`serializer`]s (protobuf, JSON, raw, carriers);
+//! - [`telephony`]: `/telephony/ws` after the upgrade: carrier detection from the first
+//!   messages, then the same driver with the carrier serializer and the REST hang-up;
 //! - [`webrtc`]: peer connections with Opus media and an RTVI data channel;
 //! - [`input`]: inbound audio normalisation (down-mix, resampling to the pipeline rate);
 //! - [`output`]: the one output stage (20 ms re-chunking, resampling to the wire rate, the
@@ -13,5 +15,6 @@ pub mod input;
 pub mod output;
 pub mod serializer;
 pub mod session;
+pub mod telephony;
 pub mod webrtc;
 pub mod websocket;

@@ -40,6 +40,9 @@ pub const CHUNK: Duration = Duration::from_millis(20);
 /// A speaking turn whose audio ran dry without a `TtsStopped` ends this long after its last
 /// audio played out.
 const DRY_OUT: Duration = Duration::from_millis(600);
+/// With client playout marks ([`OutputStage::confirm_by_marks`]): how long after its audio
+/// should have played out a turn whose mark never came back is ended anyway.
+pub const MARK_GRACE: Duration = Duration::from_secs(1);
 
 /// How a session's output behaves; chosen by the agent and the transport.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,6 +85,9 @@ pub struct OutputStage {
     turn_complete: bool,
     play_end: Instant,
     user_stopped: Option<Instant>,
+    /// The client confirms playout (Twilio `mark`): a turn's `TtsStopped` is written after its
+    /// last audio and the turn ends when [`OutputStage::heard`] is called for it.
+    marks: bool,
 }
 
 impl OutputStage {
@@ -105,12 +111,39 @@ impl OutputStage {
             turn_complete: false,
             play_end: Instant::now(),
             user_stopped: None,
+            marks: false,
+        }
+    }
+
+    /// Let the client time the end of each bot turn (`wire.md` §3.3, Twilio `mark`): the
+    /// turn's `TtsStopped` is handed to the transport right after its last audio (the
+    /// serializer turns it into a mark), and `bot-stopped-speaking` waits for
+    /// [`Self::heard`] — or [`MARK_GRACE`] past the computed playout end if the mark never
+    /// comes back.
+    pub fn confirm_by_marks(&mut self) {
+        self.marks = true;
+    }
+
+    /// The client reports that bot turn `turn_id` has been heard to its end (its mark came
+    /// back): if it is the speaking turn and all its audio was written, it stops speaking now
+    /// (`bot-stopped-speaking` appended to `out` and sent upstream). Marks of interrupted or
+    /// unknown turns are ignored.
+    pub fn heard(&mut self, turn_id: u64, now: Instant, out: &mut Vec<Frame>) {
+        if self.speaking == Some(turn_id) && self.turn_complete {
+            let start = out.len();
+            self.stop_speaking(now, out);
+            self.tap_from(out, start);
         }
     }
 
     /// Whether the queue has room for more pipeline output (less than 2 s of audio queued).
     pub fn has_room(&self) -> bool {
         self.queued_audio < MAX_QUEUED
+    }
+
+    /// Bot audio waiting in the queue (not yet handed to the transport).
+    pub fn queued_audio(&self) -> Duration {
+        self.queued_audio
     }
 
     /// Whether nothing is queued.
@@ -372,8 +405,14 @@ impl OutputStage {
             }
             Frame::TtsStopped { turn_id } => {
                 if self.speaking == Some(turn_id) {
-                    self.stop_at = Some(self.play_end.max(now));
+                    let played_out = self.play_end.max(now);
                     self.turn_complete = true;
+                    if self.marks {
+                        self.stop_at = Some(played_out + MARK_GRACE);
+                        out.push(Frame::TtsStopped { turn_id });
+                    } else {
+                        self.stop_at = Some(played_out);
+                    }
                 }
                 None
             }
@@ -549,6 +588,55 @@ mod tests {
         assert!(matches!(
             out.last(),
             Some(Frame::BotStoppedSpeaking { turn_id: 1, .. })
+        ));
+    }
+
+    #[test]
+    fn with_marks_the_turn_ends_when_the_client_heard_it() {
+        let mut s = stage(PARROT);
+        s.confirm_by_marks();
+        let now = Instant::now();
+        let mut out = Vec::new();
+        s.push(audio(1, 640, 16_000), now, &mut out);
+        s.push(Frame::TtsStopped { turn_id: 1 }, now, &mut out);
+        s.pop_due(now, &mut out);
+        let kinds: Vec<_> = out.iter().map(Frame::kind).collect();
+        // The mark goes right after the last audio; speaking goes on past the computed end.
+        assert_eq!(
+            kinds,
+            [
+                "BotStartedSpeaking",
+                "OutputAudio",
+                "OutputAudio",
+                "TtsStopped"
+            ]
+        );
+        out.clear();
+        s.pop_due(now + Duration::from_millis(500), &mut out);
+        assert!(out.is_empty(), "{out:?}");
+        // A mark of another turn changes nothing; the right one ends the turn at once.
+        s.heard(7, now + Duration::from_millis(600), &mut out);
+        assert!(out.is_empty());
+        s.heard(1, now + Duration::from_millis(600), &mut out);
+        assert!(matches!(
+            out[..],
+            [Frame::BotStoppedSpeaking { turn_id: 1, .. }]
+        ));
+        out.clear();
+        s.heard(1, now + Duration::from_millis(700), &mut out);
+        assert!(out.is_empty());
+        // A mark that never comes back: the turn ends MARK_GRACE after its playout end.
+        s.push(audio(2, 320, 16_000), now, &mut out);
+        s.push(Frame::TtsStopped { turn_id: 2 }, now, &mut out);
+        let t = now + Duration::from_secs(2);
+        s.pop_due(t, &mut out);
+        out.clear();
+        s.pop_due(t + MARK_GRACE, &mut out);
+        assert!(out.is_empty(), "{out:?}");
+        s.pop_due(t + Duration::from_millis(20) + MARK_GRACE, &mut out);
+        assert!(matches!(
+            out[..],
+            [Frame::BotStoppedSpeaking { turn_id: 2, .. }]
         ));
     }
 

@@ -113,7 +113,7 @@ pub fn control_frame(item: Inbound, session: &SessionContext) -> Control {
         },
         Inbound::Rtvi(msg) => Frame::ClientMessage(msg),
         Inbound::Dtmf(digit) => Frame::InputDtmf { digit },
-        // `Stop` is the driver's (it ends the session); marks are not yet used for timing.
+        // `Stop` and `Mark` are the driver's (it ends the session; it times the bot turn end).
         Inbound::App(_) | Inbound::Audio { .. } | Inbound::Stop | Inbound::Mark(_) => {
             return Control::Skip;
         }

@@ -30,6 +30,7 @@ use crate::transport::input::AudioIn;
 use crate::transport::output::OutputStage;
 use crate::transport::serializer::{self, Inbound, Outgoing, Serializer, WireFormat, WireMessage};
 use crate::transport::session::{Control, SessionGuard, control_frame, push_audio};
+use crate::transport::telephony::PhoneCall;
 
 /// Server ping interval.
 const PING_EVERY: Duration = Duration::from_secs(20);
@@ -44,6 +45,9 @@ const ERROR_EVENT_EVERY: Duration = Duration::from_secs(1);
 /// Control messages (RTVI, text, DTMF) waiting for room in the pipeline; when full, the socket
 /// is not read until one goes.
 const MAX_PENDING_CONTROL: usize = 32;
+/// When voxray ends a phone call, queued bot audio is played for at most this long before
+/// the hang-up (`wire.md` §3.4).
+const PLAY_OUT_MAX: Duration = Duration::from_secs(2);
 
 /// Per-connection settings from the query string and the config (`wire.md` §1.2).
 #[derive(Debug, Clone)]
@@ -69,16 +73,46 @@ pub enum End {
     Close(u16, &'static str),
 }
 
-/// Run one WebSocket session of `agent` to its end. `slot` is the admission slot it holds.
+/// What a transport plugs into the one driver: its metrics label, its per-session serializer
+/// and, for a phone call, the call voxray hangs up when it ends the session itself.
+pub struct Wire {
+    /// `transport` label of the session metrics (`websocket`, `telephony`).
+    pub transport: &'static str,
+    /// The per-session wire format.
+    pub serializer: Box<dyn Serializer>,
+    /// The phone call carried by this socket (`/telephony/ws`), if any.
+    pub call: Option<PhoneCall>,
+}
+
+/// Run one `/ws` session of `agent` to its end. `slot` is the admission slot it holds.
 pub async fn run(
+    socket: WebSocket,
+    params: WsParams,
+    metrics: Metrics,
+    close_signal: tokio::sync::watch::Receiver<bool>,
+    slot: Slot,
+    agent: Agent,
+) {
+    let wire = Wire {
+        transport: "websocket",
+        serializer: serializer::for_format(params.format, params.sample_rate),
+        call: None,
+    };
+    run_wire(socket, params, metrics, close_signal, slot, agent, wire).await;
+}
+
+/// Run one session of `agent` over `socket` in the wire format of `wire` to its end (the one
+/// drive loop of `/ws` and `/telephony/ws`). `slot` is the admission slot it holds.
+pub async fn run_wire(
     socket: WebSocket,
     params: WsParams,
     metrics: Metrics,
     mut close_signal: tokio::sync::watch::Receiver<bool>,
     slot: Slot,
     agent: Agent,
+    wire: Wire,
 ) {
-    let guard = SessionGuard::new(&metrics, "websocket", Some(slot));
+    let guard = SessionGuard::new(&metrics, wire.transport, Some(slot));
     let session = SessionContext::new(
         uuid::Uuid::new_v4().to_string(),
         agent.params,
@@ -86,12 +120,12 @@ pub async fn run(
     );
     tracing::info!(
         session = %session.id,
+        transport = wire.transport,
         format = ?params.format,
         sample_rate = params.sample_rate,
         pipeline = session.params.pipeline,
         "websocket session started"
     );
-    let serializer = serializer::for_format(params.format, params.sample_rate);
     let end = drive(
         socket,
         &params,
@@ -99,7 +133,7 @@ pub async fn run(
         &mut close_signal,
         agent.pipeline,
         agent.output,
-        serializer,
+        wire,
         session.clone(),
     )
     .await;
@@ -201,11 +235,19 @@ async fn drive(
     close_signal: &mut tokio::sync::watch::Receiver<bool>,
     builder: crate::pipeline::PipelineBuilder,
     output_opts: crate::transport::output::OutputOptions,
-    serializer: Box<dyn Serializer>,
+    wire: Wire,
     session: std::sync::Arc<SessionContext>,
 ) -> End {
+    let Wire {
+        transport,
+        serializer,
+        call,
+    } = wire;
     let mut pipeline = builder.start(session.clone());
     let mut output = OutputStage::new(session.clone(), output_opts, pipeline.feedback.clone());
+    if call.as_ref().is_some_and(PhoneCall::confirms_playout) {
+        output.confirm_by_marks();
+    }
     // Echo runs at the client's rate; parrot and voice at the VAD's 16 kHz.
     let mut audio_in = AudioIn::new(session.params.in_sample_rate);
     let messages_in = metrics.ws_messages.with_label_values(&["in"]);
@@ -213,9 +255,7 @@ async fn drive(
     let mut writer = Writer {
         serializer,
         messages_out: metrics.ws_messages.with_label_values(&["out"]),
-        latency: metrics
-            .audio_frame_latency
-            .with_label_values(&["websocket"]),
+        latency: metrics.audio_frame_latency.with_label_values(&[transport]),
         last_data: &mut last_data,
     };
     let mut pending: VecDeque<Frame> = VecDeque::with_capacity(MAX_PENDING_CONTROL);
@@ -335,6 +375,15 @@ async fn drive(
                         }
                         // A carrier's `stop`: the call is over; end now (every task with it).
                         Inbound::Stop => break 'session End::ClientGone,
+                        // A Twilio mark came back: the caller heard that bot turn to its end.
+                        Inbound::Mark(name) => {
+                            if let Some(turn_id) = serializer::carrier::mark_turn(&name) {
+                                output.heard(turn_id, Instant::now(), &mut outbuf);
+                                if let Wrote::End(e) = writer.write(&mut socket, &mut outbuf).await {
+                                    break 'session e;
+                                }
+                            }
+                        }
                         other => match control_frame(other, &session) {
                             Control::Frame(f) => pending.push_back(f),
                             Control::Skip => {}
@@ -368,6 +417,15 @@ async fn drive(
     };
     drop(pipeline);
 
+    // voxray ends a phone call itself: queued audio first (bounded), then the carrier's REST
+    // hang-up (`wire.md` §3.4). A caller who hung up (`stop`, socket loss) gets neither.
+    if let (End::Close(code, _), Some(call)) = (end, call.as_ref()) {
+        if matches!(code, 1000 | 1001) {
+            play_out(&mut socket, &mut output, &mut writer, &mut outbuf).await;
+        }
+        call.hang_up(&session.id).await;
+    }
+
     if let End::Close(code, reason) = end {
         let close = Message::Close(Some(CloseFrame {
             code,
@@ -389,6 +447,36 @@ async fn drive(
         }
     }
     end
+}
+
+/// Write the audio still queued in the output stage at the playout pace, for at most
+/// [`PLAY_OUT_MAX`], then wait one playout lead so the client plays the last chunk.
+async fn play_out(
+    socket: &mut WebSocket,
+    output: &mut OutputStage,
+    writer: &mut Writer<'_>,
+    outbuf: &mut Vec<Frame>,
+) {
+    let _ = timeout(PLAY_OUT_MAX, async {
+        let mut wrote = false;
+        while !output.queued_audio().is_zero() {
+            output.pop_due(Instant::now(), outbuf);
+            wrote |= !outbuf.is_empty();
+            if let Wrote::End(_) = writer.write(socket, outbuf).await {
+                return;
+            }
+            match output.next_deadline(Instant::now()) {
+                Some(d) if !output.queued_audio().is_zero() => {
+                    sleep_until(TokioInstant::from_std(d)).await;
+                }
+                _ => break,
+            }
+        }
+        if wrote {
+            tokio::time::sleep(crate::transport::output::PLAYOUT_LEAD).await;
+        }
+    })
+    .await;
 }
 
 fn serializer_decode(

@@ -155,6 +155,23 @@ pub fn run_cli(args: &[&str], env: &[(&str, &str)], dir: &Path) -> (i32, String,
 
 pub mod wsclient;
 
+/// Twilio's request signature written out independently of the library (`wire.md` §3.1,
+/// §3.5): base64(HMAC-SHA1(token, url + sorted name+value pairs)).
+pub fn twilio_signature(token: &str, url: &str, params: &[(&str, &str)]) -> String {
+    use base64::Engine;
+    use hmac::{Hmac, Mac};
+    let mut sorted = params.to_vec();
+    sorted.sort();
+    let mut data = url.to_string();
+    for (k, v) in sorted {
+        data.push_str(k);
+        data.push_str(v);
+    }
+    let mut mac = Hmac::<sha1::Sha1>::new_from_slice(token.as_bytes()).unwrap();
+    mac.update(data.as_bytes());
+    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+}
+
 /// The shared test audio directory (`../shared/data/audio` next to the repository).
 pub fn audio_dir() -> PathBuf {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));

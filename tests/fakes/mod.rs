@@ -18,6 +18,7 @@
 #![allow(dead_code)]
 
 pub mod anthropic;
+pub mod carrier;
 pub mod cartesia;
 pub mod deepgram;
 pub mod elevenlabs;

@@ -60,6 +60,23 @@ fn carrier_webhook() -> Value {
     })
 }
 
+/// `GET /telephony/ws` (`wire.md` §3.1–3.3).
+fn telephony_ws() -> Value {
+    json!({
+        "summary": "Carrier media stream (runner_transport twilio|telnyx|plivo|exotel; WebSocket upgrade): the carrier is detected from its start message within 5 s",
+        "parameters": [{"name": "X-Twilio-Signature", "in": "header", "required": false,
+                        "description": "Required for Twilio when twilio_auth_token is set (HMAC-SHA1 over the wss:// URL)",
+                        "schema": {"type": "string"}}],
+        "responses": {
+            "101": {"description": "Switching protocols"},
+            "401": error_response("Missing or invalid X-Twilio-Signature"),
+            "403": error_response("Origin not allowed"),
+            "426": error_response("Not a WebSocket upgrade"),
+            "503": error_response("Session limit reached or shutting down")
+        }
+    })
+}
+
 /// `POST /daily-dialin-webhook` (`http.md` §10).
 fn daily_dialin() -> Value {
     json!({
@@ -110,6 +127,7 @@ pub fn openapi() -> Value {
             "/api/offer": {"post": offer_post.clone(), "patch": offer_patch.clone()},
             "/sessions/{id}/api/offer": {"parameters": id_param.clone(), "post": offer_post.clone(), "patch": offer_patch.clone()},
             "/api/v1/sessions/{id}/offer": {"parameters": id_param, "post": offer_post, "patch": offer_patch},
+            "/telephony/ws": {"get": telephony_ws()},
             "/ws": {"get": op("WebSocket voice session (upgrade; ?token=, ?format=protobuf|json|raw)", true, "101", "Switching protocols", None)},
             "/health": health.clone(),
             "/api/v1/health": health,

@@ -7,7 +7,10 @@
 //! becomes [`Inbound::Dtmf`], `stop` [`Inbound::Stop`], a Twilio `mark` echo [`Inbound::Mark`].
 //!
 //! Outbound, the shared output stage hands over 20 ms chunks already at the wire rate; each
-//! becomes one carrier media message (160 bytes of G.711, or 320 bytes of PCM for Exotel).
+//! becomes one carrier media message of 160 bytes of G.711. Exotel wants PCM payloads of at
+//! least 100 ms in multiples of 320 bytes (`wire.md` §3.3): its chunks are gathered into
+//! 100 ms messages, and the rest of a bot turn is padded with silence and sent when the turn
+//! ends (`BotStoppedSpeaking`); an interruption discards what was gathered.
 //! [`Frame::Interruption`] becomes the carrier's clear message; for Twilio, the end of a bot
 //! turn ([`Frame::TtsStopped`]) becomes a `mark` named `turn-<id>`. RTVI events are never sent
 //! to carriers.
@@ -33,8 +36,18 @@ pub struct CarrierSerializer {
     encoding: Encoding,
     /// Reused payload buffer (decoded base64 / encoded G.711), bytes.
     scratch: Vec<u8>,
-    /// Reused PCM buffer, s16le bytes.
+    /// Reused PCM buffer, s16le bytes; for Exotel, the outbound audio gathered so far.
     pcm: Vec<u8>,
+}
+
+/// Exotel outbound messages carry a multiple of this many bytes (`wire.md` §3.3).
+pub const EXOTEL_BLOCK_BYTES: usize = 320;
+
+/// The smallest Exotel outbound payload at `rate` Hz: 100 ms of PCM s16le, rounded up to a
+/// multiple of [`EXOTEL_BLOCK_BYTES`].
+pub fn exotel_min_bytes(rate: u32) -> usize {
+    let bytes = rate as usize / 10 * 2;
+    bytes.div_ceil(EXOTEL_BLOCK_BYTES) * EXOTEL_BLOCK_BYTES
 }
 
 impl CarrierSerializer {
@@ -86,6 +99,16 @@ impl CarrierSerializer {
             Carrier::Plivo => json!({"event": "clearAudio", "streamId": self.stream_id}),
             Carrier::Exotel => json!({"event": "clear", "stream_sid": self.stream_id}),
         }
+    }
+}
+
+impl CarrierSerializer {
+    /// Base64 of the whole 320-byte blocks gathered for Exotel; the odd rest stays.
+    fn take_exotel_payload(&mut self) -> String {
+        let whole = self.pcm.len() / EXOTEL_BLOCK_BYTES * EXOTEL_BLOCK_BYTES;
+        let payload = B64.encode(&self.pcm[..whole]);
+        self.pcm.drain(..whole);
+        payload
     }
 }
 
@@ -159,20 +182,52 @@ impl Serializer for CarrierSerializer {
                         law.encode_pcm_bytes(&audio.pcm, &mut self.scratch);
                         B64.encode(&self.scratch)
                     }
-                    Encoding::Pcm(_) => B64.encode(&audio.pcm),
+                    Encoding::Pcm(rate) => {
+                        self.pcm.extend_from_slice(&audio.pcm);
+                        if self.pcm.len() < exotel_min_bytes(rate) {
+                            return None;
+                        }
+                        self.take_exotel_payload()
+                    }
                 };
                 Some(Outgoing::Text(self.media(&payload).to_string()))
             }
-            Frame::Interruption { .. } => Some(Outgoing::Text(self.clear().to_string())),
+            Frame::BotStoppedSpeaking { .. }
+                if matches!(self.encoding, Encoding::Pcm(_)) && !self.pcm.is_empty() =>
+            {
+                let Encoding::Pcm(rate) = self.encoding else {
+                    return None;
+                };
+                let len = self.pcm.len().max(exotel_min_bytes(rate));
+                self.pcm
+                    .resize(len.div_ceil(EXOTEL_BLOCK_BYTES) * EXOTEL_BLOCK_BYTES, 0);
+                let payload = self.take_exotel_payload();
+                Some(Outgoing::Text(self.media(&payload).to_string()))
+            }
+            Frame::Interruption { .. } => {
+                self.pcm.clear();
+                Some(Outgoing::Text(self.clear().to_string()))
+            }
             Frame::TtsStopped { turn_id } if self.carrier == Carrier::Twilio => Some(
                 Outgoing::Text(
-                    json!({"event": "mark", "streamSid": self.stream_id, "mark": {"name": format!("turn-{turn_id}")}})
+                    json!({"event": "mark", "streamSid": self.stream_id, "mark": {"name": mark_name(*turn_id)}})
                         .to_string(),
                 ),
             ),
             _ => None,
         }
     }
+}
+
+/// The name of the Twilio `mark` sent after the last audio of bot turn `turn_id`.
+pub fn mark_name(turn_id: u64) -> String {
+    format!("turn-{turn_id}")
+}
+
+/// The bot turn a Twilio `mark` echo names (`turn-<id>`, as [`mark_name`] made it); `None`
+/// for any other name.
+pub fn mark_turn(name: &str) -> Option<u64> {
+    name.strip_prefix("turn-")?.parse().ok()
 }
 
 /// The law of a G.711 call, `None` for PCM (Exotel).
@@ -219,6 +274,16 @@ mod tests {
         ] {
             let st = start(msg);
             let mut s = CarrierSerializer::new(&st);
+            let exotel = st.carrier == Carrier::Exotel;
+            // Exotel gathers five 20 ms chunks into one 100 ms message.
+            for _ in 0..if exotel { 4 } else { 0 } {
+                let frame = Frame::OutputAudio {
+                    audio: audio.clone(),
+                    turn_id: 1,
+                    t_in: None,
+                };
+                assert_eq!(s.encode(&frame), None);
+            }
             let Some(Outgoing::Text(out)) = s.encode(&Frame::OutputAudio {
                 audio: audio.clone(),
                 turn_id: 1,
@@ -233,11 +298,7 @@ mod tests {
             }
             let payload = v["media"]["payload"].as_str().unwrap();
             let raw = B64.decode(payload).unwrap();
-            let expect_len = if st.carrier == Carrier::Exotel {
-                320
-            } else {
-                160
-            };
+            let expect_len = if exotel { 1600 } else { 160 };
             assert_eq!(raw.len(), expect_len, "{:?}", st.carrier);
             // Decode our own output as inbound media: the samples come back (G.711 error only).
             let mut items = Vec::new();
@@ -251,11 +312,54 @@ mod tests {
             };
             assert_eq!(*sample_rate, 8_000);
             let back = crate::audio::pcm::from_bytes(pcm);
-            assert_eq!(back.len(), 160);
+            assert_eq!(back.len(), if exotel { 800 } else { 160 });
             for (a, b) in samples.iter().zip(&back) {
                 assert!((i32::from(*a) - i32::from(*b)).abs() <= 300, "{a} vs {b}");
             }
         }
+    }
+
+    #[test]
+    fn exotel_sends_100_ms_blocks_and_pads_the_end_of_a_turn() {
+        let mut s = CarrierSerializer::new(&start(EXOTEL));
+        let chunk = |n: usize| Frame::OutputAudio {
+            audio: super::super::audio_frame(&vec![100i16; n], 8_000),
+            turn_id: 1,
+            t_in: None,
+        };
+        let payload_len = |o: Option<Outgoing>| {
+            let Some(Outgoing::Text(t)) = o else {
+                panic!("no message")
+            };
+            let v: Value = serde_json::from_str(&t).unwrap();
+            B64.decode(v["media"]["payload"].as_str().unwrap())
+                .unwrap()
+                .len()
+        };
+        for _ in 0..4 {
+            assert_eq!(s.encode(&chunk(160)), None);
+        }
+        assert_eq!(payload_len(s.encode(&chunk(160))), 1600);
+        // 30 ms left at the end of the turn: padded to 100 ms.
+        assert_eq!(s.encode(&chunk(160)), None);
+        assert_eq!(s.encode(&chunk(80)), None);
+        let stopped = Frame::BotStoppedSpeaking {
+            turn_id: 1,
+            at: std::time::Instant::now(),
+        };
+        assert_eq!(payload_len(s.encode(&stopped)), 1600);
+        assert_eq!(s.encode(&stopped), None);
+        // An interruption drops what was gathered.
+        assert_eq!(s.encode(&chunk(160)), None);
+        assert!(s.encode(&Frame::Interruption { turn_id: 1 }).is_some());
+        assert_eq!(s.encode(&stopped), None);
+    }
+
+    #[test]
+    fn mark_names_round_trip() {
+        assert_eq!(mark_turn(&mark_name(42)), Some(42));
+        assert_eq!(mark_turn("turn-"), None);
+        assert_eq!(mark_turn("other"), None);
     }
 
     #[test]
