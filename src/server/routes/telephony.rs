@@ -147,6 +147,7 @@ pub async fn media(
         hangup,
     };
     let metrics = state.metrics.clone();
+    let services = state.services.clone();
     let close = state.sessions.close_signal();
     let limit = cfg.ws_max_message_bytes as usize;
     ws.max_message_size(limit)
@@ -156,8 +157,9 @@ pub async fn media(
                 // The configured agent at the pipeline rate, answering at the call's rate in
                 // 20 ms messages (echo included).
                 let mut agent = agent::build(
-                    AgentKind::configured(&cfg),
+                    AgentKind::configured(&cfg, &services),
                     &cfg,
+                    &services,
                     "telephony",
                     PIPELINE_RATE,
                     Some(wire_rate),
