@@ -936,3 +936,110 @@ fn a_placeholder_anthropic_key_is_named_as_such_not_as_missing() {
     assert!(!out.contains("no key found"), "{out}");
     assert!(!out.contains(value), "the value was printed: {out}");
 }
+
+#[tokio::test]
+async fn dtmf_digits_become_one_turn_at_hash_or_after_two_quiet_seconds() {
+    use futures_util::{SinkExt, StreamExt};
+    let f = openai_fakes().await;
+    f.llm.push(Reply::text("Got it."));
+    f.llm.push(Reply::text("Thanks."));
+    let server = openai_server(&f);
+    let url = server.ws_url(&format!("/ws?pipeline=voice&{}", Mode::Json.query()));
+    let (ws, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
+    let (mut tx, mut rx) = ws.split();
+    let reader = tokio::spawn(async move { while let Some(Ok(_)) = rx.next().await {} });
+    let dtmf = |buttons: &[&str]| {
+        common::wsclient::rtvi_message(
+            Mode::Json,
+            &json!({"label":"rtvi-ai","type":"dtmf","id":"d1","data":{"buttons":buttons}}),
+        )
+    };
+    let last_user = |reqs: &[Value]| {
+        reqs.last().unwrap()["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .rev()
+            .find(|m| m["role"] == "user")
+            .unwrap()["content"]
+            .clone()
+    };
+    // `#` ends the digits at once.
+    tx.send(dtmf(&["1", "2", "3", "#"])).await.unwrap();
+    f.llm.wait_requests(1).await;
+    let chats = chat_requests(&f.llm);
+    assert_eq!(chats.len(), 1);
+    assert_eq!(last_user(&chats), "DTMF: 123");
+    // Without `#`, two quiet seconds end them.
+    let t0 = std::time::Instant::now();
+    tx.send(dtmf(&["4"])).await.unwrap();
+    tx.send(dtmf(&["5"])).await.unwrap();
+    f.llm.wait_requests(2).await;
+    assert!(
+        t0.elapsed() >= Duration::from_millis(1_900),
+        "{:?}",
+        t0.elapsed()
+    );
+    let chats = chat_requests(&f.llm);
+    assert_eq!(chats.len(), 2);
+    assert_eq!(last_user(&chats), "DTMF: 45");
+    reader.abort();
+}
+
+#[tokio::test]
+async fn without_interruptions_speech_over_the_bot_is_answered_after_it() {
+    let f = openai_fakes().await;
+    f.stt.push(Reply::text("Tell me a story."));
+    f.stt.push(Reply::text("Please turn off the lights."));
+    f.llm.push(Reply::text(STORY));
+    f.llm.push(Reply::text("Done."));
+    f.tts.set_chunk_gap(Duration::from_millis(30));
+    let server = Server::start(
+        json!({
+            "pipeline": "voice",
+            "provider": "openai",
+            "stt_base_url": f.stt.base_url(),
+            "llm_base_url": f.llm.base_url(),
+            "tts_base_url": f.tts.base_url(),
+            "allow_interruptions": false,
+        }),
+        &[("OPENAI_API_KEY", KEY)],
+    );
+    let url = server.ws_url(&format!("/ws?pipeline=voice&{}", Mode::Json.query()));
+    let (got, _) = talk(
+        &url,
+        Mode::Json,
+        ask_then(speech("utt02_command_piper-joe.wav"), 1_000),
+        4_000,
+        Duration::from_secs(30),
+        |r| {
+            r.events()
+                .iter()
+                .filter(|e| *e == "bot-stopped-speaking")
+                .count()
+                >= 2
+        },
+    )
+    .await;
+    let events = got.events();
+    assert!(!events.iter().any(|e| e == "bot-interrupted"), "{events:?}");
+    // The whole story, then the answer to the words spoken over it.
+    let texts: Vec<&str> = event_data(&got, "bot-tts-text")
+        .iter()
+        .map(|v| v["data"]["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(texts.len(), 9, "{texts:?}");
+    assert_eq!(texts[8], "Done.");
+    let chats = chat_requests(&f.llm);
+    assert_eq!(chats.len(), 2);
+    let msgs = chats[1]["messages"].as_array().unwrap();
+    assert_eq!(
+        msgs.last().unwrap()["content"],
+        "Please turn off the lights."
+    );
+    let assistant = msgs.iter().find(|m| m["role"] == "assistant").unwrap();
+    assert_eq!(
+        assistant["content"],
+        STORY.split_whitespace().collect::<Vec<_>>().join(" ")
+    );
+}
