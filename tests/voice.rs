@@ -311,7 +311,9 @@ async fn a_noise_burst_during_the_reply_resumes_it() {
     f.stt.push(Reply::text("Tell me a story."));
     // The noise burst has no words.
     f.stt.push(Reply::text(""));
+    f.stt.push(Reply::text("What happened next?"));
     f.llm.push(Reply::text(STORY));
+    f.llm.push(Reply::text("The end."));
     f.tts.set_chunk_gap(Duration::from_millis(30));
     let server = openai_server(&f);
     let url = server.ws_url(&format!("/ws?pipeline=voice&{}", Mode::Json.query()));
@@ -320,20 +322,22 @@ async fn a_noise_burst_during_the_reply_resumes_it() {
         .into_iter()
         .take(8_000)
         .collect();
+    // Then, well after the resumed story has played out, a new question.
+    let mut samples = ask_then(noise, 1_500);
+    samples.extend(std::iter::repeat_n(0i16, 16 * 9_000));
+    samples.extend(speech("utt02_command_piper-joe.wav"));
     let (got, _) = talk(
         &url,
         Mode::Json,
-        ask_then(noise, 1_500),
-        8_000,
-        Duration::from_secs(30),
+        samples,
+        3_000,
+        Duration::from_secs(40),
         |r| {
-            // Audio after the resume notice.
-            r.items
+            r.events()
                 .iter()
-                .skip_while(
-                    |(_, g)| !matches!(g, Got::Event(k, _) if k == "bot-interruption-resumed"),
-                )
-                .any(|(_, g)| matches!(g, Got::Audio(..)))
+                .filter(|e| *e == "bot-stopped-speaking")
+                .count()
+                >= 3
         },
     )
     .await;
@@ -365,7 +369,19 @@ async fn a_noise_burst_during_the_reply_resumes_it() {
             .any(|t| STORY.contains(t.trim()) && text.starts_with(t.trim())),
         "the resumed reply was not re-synthesised: {tts_inputs:?}"
     );
-    assert_eq!(chat_requests(&f.llm).len(), 1, "the noise was answered");
+    // The noise was not answered; the next question's request remembers the story as heard:
+    // the part before the noise and the resumed rest, each word once.
+    let chats = chat_requests(&f.llm);
+    assert_eq!(chats.len(), 2, "{events:?}");
+    let msgs = chats[1]["messages"].as_array().unwrap();
+    let assistant = msgs.iter().find(|m| m["role"] == "assistant").unwrap()["content"]
+        .as_str()
+        .unwrap();
+    assert_eq!(
+        assistant.split_whitespace().collect::<Vec<_>>(),
+        STORY.split_whitespace().collect::<Vec<_>>()
+    );
+    assert_eq!(msgs.last().unwrap()["content"], "What happened next?");
     assert_eq!(
         server.metric("voxray_false_interruptions_total").await,
         Some(1.0)
