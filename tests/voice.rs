@@ -375,288 +375,6 @@ async fn barge_in_keeps_only_the_heard_text() {
     assert!(cancelled, "no TTS request was cancelled");
 }
 
-const STORY: &str = "Once upon a time there was a small robot. It lived in a quiet town by the \
-    sea. Every morning it walked to the harbour to count the boats. One day a storm came and \
-    the boats did not return. The robot waited on the pier for three long days. On the fourth \
-    day the sky cleared and the sea was calm again. Far away a light blinked on the water and \
-    the robot counted it as one boat. Then came another light, and another, until every boat \
-    of the town was home again safe and sound.";
-
-/// The audio of a user who asks, waits `gap_ms` into the bot's reply, then makes `sound`.
-fn ask_then(sound: Vec<i16>, gap_ms: usize) -> Vec<i16> {
-    let mut samples = speech("utt01_question_piper-joe.wav");
-    samples.extend(std::iter::repeat_n(0i16, 16 * gap_ms));
-    samples.extend(sound);
-    samples
-}
-
-fn event_data<'a>(got: &'a common::wsclient::Received, kind: &str) -> Vec<&'a Value> {
-    got.items
-        .iter()
-        .filter_map(|(_, g)| match g {
-            Got::Event(k, v) if k == kind => Some(v),
-            _ => None,
-        })
-        .collect()
-}
-
-#[tokio::test]
-async fn a_noise_burst_during_the_reply_resumes_it() {
-    let f = openai_fakes().await;
-    f.stt.push(Reply::text("Tell me a story."));
-    // The noise burst has no words.
-    f.stt.push(Reply::text(""));
-    f.llm.push(Reply::text(STORY));
-    f.tts.set_chunk_gap(Duration::from_millis(30));
-    let server = openai_server(&f);
-    let url = server.ws_url(&format!("/ws?pipeline=voice&{}", Mode::Json.query()));
-    // Half a second of loud noise 1.5 s after the question ended (about 0.8 s into the reply).
-    let noise: Vec<i16> = speech("ns_brown-noise_loud_3s.wav")
-        .into_iter()
-        .take(8_000)
-        .collect();
-    let (got, _) = talk(
-        &url,
-        Mode::Json,
-        ask_then(noise, 1_500),
-        8_000,
-        Duration::from_secs(30),
-        |r| {
-            // Audio after the resume notice.
-            r.items
-                .iter()
-                .skip_while(
-                    |(_, g)| !matches!(g, Got::Event(k, _) if k == "bot-interruption-resumed"),
-                )
-                .any(|(_, g)| matches!(g, Got::Audio(..)))
-        },
-    )
-    .await;
-    let events = got.events();
-    let t_int = got.event_at("bot-interrupted", got.items[0].0);
-    let t_res = got.event_at("bot-interruption-resumed", got.items[0].0);
-    assert!(t_int.is_some() && t_res.is_some(), "{events:?}");
-    let (t_int, t_res) = (t_int.unwrap(), t_res.unwrap());
-    // Resumed after the timeout (1.5 s), with audio again.
-    assert!(t_res >= t_int + Duration::from_millis(1_400), "{events:?}");
-    let resumed_audio = got.audio().iter().filter(|(t, _)| *t > t_res).count();
-    assert!(resumed_audio > 0, "no audio after the resume: {events:?}");
-    // What resumes is the unheard rest of the story, not the whole story again.
-    let text = event_data(&got, "bot-interruption-resumed")[0]["data"]["text"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    assert!(STORY.ends_with(&text), "{text:?}");
-    assert!(text.len() < STORY.len() - 20, "{text:?}");
-    let tts_inputs: Vec<String> = f
-        .tts
-        .requests()
-        .iter()
-        .filter_map(|r| r.json.as_ref()?["input"].as_str().map(str::to_string))
-        .collect();
-    assert!(
-        tts_inputs
-            .iter()
-            .any(|t| STORY.contains(t.trim()) && text.starts_with(t.trim())),
-        "the resumed reply was not re-synthesised: {tts_inputs:?}"
-    );
-    assert_eq!(chat_requests(&f.llm).len(), 1, "the noise was answered");
-    assert_eq!(
-        server.metric("voxray_false_interruptions_total").await,
-        Some(1.0)
-    );
-}
-
-#[tokio::test]
-async fn real_words_after_a_barge_in_are_answered_not_resumed() {
-    let f = openai_fakes().await;
-    f.stt.push(Reply::text("Tell me a story."));
-    f.stt.push(Reply::text("Please turn off the lights."));
-    f.llm.push(Reply::text(STORY));
-    f.llm.push(Reply::text("Done."));
-    f.tts.set_chunk_gap(Duration::from_millis(30));
-    let server = openai_server(&f);
-    let url = server.ws_url(&format!("/ws?pipeline=voice&{}", Mode::Json.query()));
-    let (got, _) = talk(
-        &url,
-        Mode::Json,
-        ask_then(speech("utt02_command_piper-joe.wav"), 1_500),
-        4_000,
-        Duration::from_secs(30),
-        |r| {
-            r.events()
-                .iter()
-                .filter(|e| *e == "bot-stopped-speaking")
-                .count()
-                >= 2
-        },
-    )
-    .await;
-    let events = got.events();
-    assert!(events.iter().any(|e| e == "bot-interrupted"), "{events:?}");
-    // The answer to the words played out (well past the 1.5 s timeout): no resume.
-    let texts: Vec<&Value> = event_data(&got, "bot-tts-text");
-    assert_eq!(texts.last().unwrap()["data"]["text"], "Done.", "{events:?}");
-    assert!(
-        !events.iter().any(|e| e == "bot-interruption-resumed"),
-        "{events:?}"
-    );
-    assert_eq!(
-        server.metric("voxray_false_interruptions_total").await,
-        Some(0.0)
-    );
-}
-
-/// A Deepgram + OpenAI LLM/TTS server with `interruption_strategy: min_words` (3).
-async fn min_words_session(
-    interims: &[&str],
-    final_text: &str,
-    reply: &str,
-) -> (
-    common::wsclient::Received,
-    Server,
-    OpenAiFakes,
-    fakes::deepgram::DeepgramFake,
-) {
-    let dg = fakes::deepgram::DeepgramFake::start("dg-key").await;
-    dg.push_transcript("Tell me a story.");
-    dg.push_transcript(final_text);
-    for i in interims {
-        dg.push_interim(1, i);
-    }
-    let f = openai_fakes().await;
-    f.llm.push(Reply::text(reply));
-    f.llm.push(Reply::text("Done."));
-    f.tts.set_chunk_gap(Duration::from_millis(30));
-    let server = Server::start(
-        json!({
-            "pipeline": "voice",
-            "stt_provider": "deepgram",
-            "llm_provider": "openai",
-            "tts_provider": "openai",
-            "stt_base_url": dg.base_url(),
-            "llm_base_url": f.llm.base_url(),
-            "tts_base_url": f.tts.base_url(),
-            "interruption_strategy": "min_words",
-            "min_words": 3,
-        }),
-        &[("DEEPGRAM_API_KEY", "dg-key"), ("OPENAI_API_KEY", KEY)],
-    );
-    let url = server.ws_url(&format!("/ws?pipeline=voice&{}", Mode::Json.query()));
-    let (got, _) = talk(
-        &url,
-        Mode::Json,
-        ask_then(speech("utt02_command_piper-joe.wav"), 1_000),
-        4_000,
-        Duration::from_secs(30),
-        |r| {
-            r.events()
-                .iter()
-                .filter(|e| *e == "bot-stopped-speaking")
-                .count()
-                >= 2
-                || (r
-                    .events()
-                    .iter()
-                    .filter(|e| *e == "user-stopped-speaking")
-                    .count()
-                    >= 2
-                    && r.events()
-                        .iter()
-                        .filter(|e| *e == "bot-stopped-speaking")
-                        .count()
-                        >= 1
-                    && !r.events().iter().any(|e| e == "bot-interrupted"))
-        },
-    )
-    .await;
-    (got, server, f, dg)
-}
-
-/// The transcripts and the interruption and turn-end events after the first user turn's
-/// final transcript.
-fn second_turn(got: &common::wsclient::Received) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut first_done = false;
-    for (_, g) in &got.items {
-        if let Got::Event(k, v) = g {
-            if !first_done {
-                first_done = k == "user-transcription" && v["data"]["final"] == true;
-                continue;
-            }
-            match k.as_str() {
-                "user-transcription" => out.push(format!(
-                    "{}:{}",
-                    if v["data"]["final"] == true {
-                        "final"
-                    } else {
-                        "interim"
-                    },
-                    v["data"]["text"].as_str().unwrap_or("")
-                )),
-                "bot-interrupted" | "user-stopped-speaking" => out.push(k.clone()),
-                _ => {}
-            }
-        }
-    }
-    out
-}
-
-#[tokio::test]
-async fn min_words_interrupts_once_the_interims_reach_the_count() {
-    let (got, server, f, dg) = min_words_session(
-        &["please", "please turn off"],
-        "Please turn off the lights.",
-        STORY,
-    )
-    .await;
-    let seq = second_turn(&got);
-    assert!(seq.iter().any(|e| e == "bot-interrupted"), "{seq:?}");
-    // Interrupted after the fake sent the 3-word interim (0.5 s after the 1-word one), and
-    // before the user stopped speaking. (Transcripts may reach the client late, behind bot
-    // audio, so the times of sending are compared.)
-    let sent = dg.conns()[0].interims.clone();
-    let at = |text: &str| sent.iter().find(|(_, t)| t == text).map(|(t, _)| *t);
-    let (one, three) = (at("please").unwrap(), at("please turn off").unwrap());
-    assert!(one < three);
-    let start = got.items[0].0;
-    let t_int = got.event_at("bot-interrupted", start).unwrap();
-    assert!(t_int > three, "interrupted before the third word: {seq:?}");
-    let stops: Vec<_> = got
-        .items
-        .iter()
-        .filter(|(_, g)| matches!(g, Got::Event(k, _) if k == "user-stopped-speaking"))
-        .map(|(t, _)| *t)
-        .collect();
-    assert!(t_int < stops[1], "{seq:?}");
-    assert_eq!(
-        server
-            .metric("voxray_interruptions_total{strategy=\"min_words\"}")
-            .await,
-        Some(1.0)
-    );
-    // The words were answered.
-    assert_eq!(chat_requests(&f.llm).len(), 2);
-}
-
-#[tokio::test]
-async fn fewer_than_min_words_do_not_interrupt() {
-    let (got, _server, f, _dg) = min_words_session(&["okay"], "Okay.", STORY).await;
-    let events = got.events();
-    let seq = second_turn(&got);
-    assert!(seq.iter().any(|e| e == "interim:okay"), "{seq:?}");
-    assert!(seq.iter().any(|e| e == "final:Okay."), "{seq:?}");
-    assert!(!events.iter().any(|e| e == "bot-interrupted"), "{events:?}");
-    // The reply played out whole; the backchannel was not answered.
-    let spoken = event_data(&got, "bot-tts-text");
-    assert_eq!(spoken.len(), 8, "{events:?}");
-    assert_eq!(
-        spoken[7]["data"]["text"],
-        "Then came another light, and another, until every boat of the town was home again safe and sound."
-    );
-    assert_eq!(chat_requests(&f.llm).len(), 1);
-}
-
 /// Which provider answers 401 in [`a_401_gives_one_error_and_the_session_stays_up`].
 #[derive(Debug, Clone, Copy)]
 enum Rejecting {
@@ -1190,4 +908,409 @@ fn a_placeholder_anthropic_key_is_named_as_such_not_as_missing() {
     );
     assert!(!out.contains("no key found"), "{out}");
     assert!(!out.contains(value), "the value was printed: {out}");
+}
+
+#[tokio::test]
+async fn dtmf_digits_become_one_turn_at_hash_or_after_two_quiet_seconds() {
+    use futures_util::{SinkExt, StreamExt};
+    let f = openai_fakes().await;
+    f.llm.push(Reply::text("Got it."));
+    f.llm.push(Reply::text("Thanks."));
+    let server = openai_server(&f);
+    let url = server.ws_url(&format!("/ws?pipeline=voice&{}", Mode::Json.query()));
+    let (ws, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
+    let (mut tx, mut rx) = ws.split();
+    let reader = tokio::spawn(async move { while let Some(Ok(_)) = rx.next().await {} });
+    let dtmf = |buttons: &[&str]| {
+        common::wsclient::rtvi_message(
+            Mode::Json,
+            &json!({"label":"rtvi-ai","type":"dtmf","id":"d1","data":{"buttons":buttons}}),
+        )
+    };
+    let last_user = |reqs: &[Value]| {
+        reqs.last().unwrap()["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .rev()
+            .find(|m| m["role"] == "user")
+            .unwrap()["content"]
+            .clone()
+    };
+    // `#` ends the digits at once.
+    tx.send(dtmf(&["1", "2", "3", "#"])).await.unwrap();
+    f.llm.wait_requests(1).await;
+    let chats = chat_requests(&f.llm);
+    assert_eq!(chats.len(), 1);
+    assert_eq!(last_user(&chats), "DTMF: 123");
+    // Without `#`, two quiet seconds end them.
+    let t0 = std::time::Instant::now();
+    tx.send(dtmf(&["4"])).await.unwrap();
+    tx.send(dtmf(&["5"])).await.unwrap();
+    f.llm.wait_requests(2).await;
+    assert!(
+        t0.elapsed() >= Duration::from_millis(1_900),
+        "{:?}",
+        t0.elapsed()
+    );
+    let chats = chat_requests(&f.llm);
+    assert_eq!(chats.len(), 2);
+    assert_eq!(last_user(&chats), "DTMF: 45");
+    reader.abort();
+}
+
+#[tokio::test]
+async fn without_interruptions_speech_over_the_bot_is_answered_after_it() {
+    let f = openai_fakes().await;
+    f.stt.push(Reply::text("Tell me a story."));
+    f.stt.push(Reply::text("Please turn off the lights."));
+    f.llm.push(Reply::text(STORY));
+    f.llm.push(Reply::text("Done."));
+    f.tts.set_chunk_gap(Duration::from_millis(30));
+    let server = Server::start(
+        json!({
+            "pipeline": "voice",
+            "provider": "openai",
+            "stt_base_url": f.stt.base_url(),
+            "llm_base_url": f.llm.base_url(),
+            "tts_base_url": f.tts.base_url(),
+            "allow_interruptions": false,
+        }),
+        &[("OPENAI_API_KEY", KEY)],
+    );
+    let url = server.ws_url(&format!("/ws?pipeline=voice&{}", Mode::Json.query()));
+    let (got, _) = talk(
+        &url,
+        Mode::Json,
+        ask_then(speech("utt02_command_piper-joe.wav"), 1_000),
+        4_000,
+        Duration::from_secs(30),
+        |r| {
+            r.events()
+                .iter()
+                .filter(|e| *e == "bot-stopped-speaking")
+                .count()
+                >= 2
+        },
+    )
+    .await;
+    let events = got.events();
+    assert!(!events.iter().any(|e| e == "bot-interrupted"), "{events:?}");
+    // The whole story, then the answer to the words spoken over it.
+    let texts: Vec<&str> = event_data(&got, "bot-tts-text")
+        .iter()
+        .map(|v| v["data"]["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(texts.len(), 9, "{texts:?}");
+    assert_eq!(texts[8], "Done.");
+    let chats = chat_requests(&f.llm);
+    assert_eq!(chats.len(), 2);
+    let msgs = chats[1]["messages"].as_array().unwrap();
+    assert_eq!(
+        msgs.last().unwrap()["content"],
+        "Please turn off the lights."
+    );
+    let assistant = msgs.iter().find(|m| m["role"] == "assistant").unwrap();
+    assert_eq!(
+        assistant["content"],
+        STORY.split_whitespace().collect::<Vec<_>>().join(" ")
+    );
+}
+
+const STORY: &str = "Once upon a time there was a small robot. It lived in a quiet town by the \
+    sea. Every morning it walked to the harbour to count the boats. One day a storm came and \
+    the boats did not return. The robot waited on the pier for three long days. On the fourth \
+    day the sky cleared and the sea was calm again. Far away a light blinked on the water and \
+    the robot counted it as one boat. Then came another light, and another, until every boat \
+    of the town was home again safe and sound.";
+
+/// The audio of a user who asks, waits `gap_ms` into the bot's reply, then makes `sound`.
+fn ask_then(sound: Vec<i16>, gap_ms: usize) -> Vec<i16> {
+    let mut samples = speech("utt01_question_piper-joe.wav");
+    samples.extend(std::iter::repeat_n(0i16, 16 * gap_ms));
+    samples.extend(sound);
+    samples
+}
+
+fn event_data<'a>(got: &'a common::wsclient::Received, kind: &str) -> Vec<&'a Value> {
+    got.items
+        .iter()
+        .filter_map(|(_, g)| match g {
+            Got::Event(k, v) if k == kind => Some(v),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_noise_burst_during_the_reply_resumes_it() {
+    let f = openai_fakes().await;
+    f.stt.push(Reply::text("Tell me a story."));
+    // The noise burst has no words.
+    f.stt.push(Reply::text(""));
+    f.stt.push(Reply::text("What happened next?"));
+    f.llm.push(Reply::text(STORY));
+    f.llm.push(Reply::text("The end."));
+    f.tts.set_chunk_gap(Duration::from_millis(30));
+    let server = openai_server(&f);
+    let url = server.ws_url(&format!("/ws?pipeline=voice&{}", Mode::Json.query()));
+    // Half a second of loud noise 1.5 s after the question ended (about 0.8 s into the reply).
+    let noise: Vec<i16> = speech("ns_brown-noise_loud_3s.wav")
+        .into_iter()
+        .take(8_000)
+        .collect();
+    // Then, well after the resumed story has played out, a new question.
+    let mut samples = ask_then(noise, 1_500);
+    samples.extend(std::iter::repeat_n(0i16, 16 * 9_000));
+    samples.extend(speech("utt02_command_piper-joe.wav"));
+    let (got, _) = talk(
+        &url,
+        Mode::Json,
+        samples,
+        3_000,
+        Duration::from_secs(40),
+        |r| {
+            r.events()
+                .iter()
+                .filter(|e| *e == "bot-stopped-speaking")
+                .count()
+                >= 3
+        },
+    )
+    .await;
+    let events = got.events();
+    let t_int = got.event_at("bot-interrupted", got.items[0].0);
+    let t_res = got.event_at("bot-interruption-resumed", got.items[0].0);
+    assert!(t_int.is_some() && t_res.is_some(), "{events:?}");
+    let (t_int, t_res) = (t_int.unwrap(), t_res.unwrap());
+    // Resumed after the timeout (1.5 s), with audio again.
+    assert!(t_res >= t_int + Duration::from_millis(1_400), "{events:?}");
+    let resumed_audio = got.audio().iter().filter(|(t, _)| *t > t_res).count();
+    assert!(resumed_audio > 0, "no audio after the resume: {events:?}");
+    // What resumes is the unheard rest of the story, not the whole story again.
+    let text = event_data(&got, "bot-interruption-resumed")[0]["data"]["text"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(STORY.ends_with(&text), "{text:?}");
+    assert!(text.len() < STORY.len() - 20, "{text:?}");
+    let tts_inputs: Vec<String> = f
+        .tts
+        .requests()
+        .iter()
+        .filter_map(|r| r.json.as_ref()?["input"].as_str().map(str::to_string))
+        .collect();
+    assert!(
+        tts_inputs
+            .iter()
+            .any(|t| STORY.contains(t.trim()) && text.starts_with(t.trim())),
+        "the resumed reply was not re-synthesised: {tts_inputs:?}"
+    );
+    // The noise was not answered; the next question's request remembers the story as heard:
+    // the part before the noise and the resumed rest, each word once.
+    let chats = chat_requests(&f.llm);
+    assert_eq!(chats.len(), 2, "{events:?}");
+    let msgs = chats[1]["messages"].as_array().unwrap();
+    let assistant = msgs.iter().find(|m| m["role"] == "assistant").unwrap()["content"]
+        .as_str()
+        .unwrap();
+    assert_eq!(
+        assistant.split_whitespace().collect::<Vec<_>>(),
+        STORY.split_whitespace().collect::<Vec<_>>()
+    );
+    assert_eq!(msgs.last().unwrap()["content"], "What happened next?");
+    assert_eq!(
+        server.metric("voxray_false_interruptions_total").await,
+        Some(1.0)
+    );
+}
+
+#[tokio::test]
+async fn real_words_after_a_barge_in_are_answered_not_resumed() {
+    let f = openai_fakes().await;
+    f.stt.push(Reply::text("Tell me a story."));
+    f.stt.push(Reply::text("Please turn off the lights."));
+    f.llm.push(Reply::text(STORY));
+    f.llm.push(Reply::text("Done."));
+    f.tts.set_chunk_gap(Duration::from_millis(30));
+    let server = openai_server(&f);
+    let url = server.ws_url(&format!("/ws?pipeline=voice&{}", Mode::Json.query()));
+    let (got, _) = talk(
+        &url,
+        Mode::Json,
+        ask_then(speech("utt02_command_piper-joe.wav"), 1_500),
+        4_000,
+        Duration::from_secs(30),
+        |r| {
+            r.events()
+                .iter()
+                .filter(|e| *e == "bot-stopped-speaking")
+                .count()
+                >= 2
+        },
+    )
+    .await;
+    let events = got.events();
+    assert!(events.iter().any(|e| e == "bot-interrupted"), "{events:?}");
+    // The answer to the words played out (well past the 1.5 s timeout): no resume.
+    let texts: Vec<&Value> = event_data(&got, "bot-tts-text");
+    assert_eq!(texts.last().unwrap()["data"]["text"], "Done.", "{events:?}");
+    assert!(
+        !events.iter().any(|e| e == "bot-interruption-resumed"),
+        "{events:?}"
+    );
+    assert_eq!(
+        server.metric("voxray_false_interruptions_total").await,
+        Some(0.0)
+    );
+}
+
+/// A Deepgram + OpenAI LLM/TTS server with `interruption_strategy: min_words` (3).
+async fn min_words_session(
+    interims: &[&str],
+    final_text: &str,
+    reply: &str,
+) -> (
+    common::wsclient::Received,
+    Server,
+    OpenAiFakes,
+    fakes::deepgram::DeepgramFake,
+) {
+    let dg = fakes::deepgram::DeepgramFake::start("dg-key").await;
+    dg.push_transcript("Tell me a story.");
+    dg.push_transcript(final_text);
+    for i in interims {
+        dg.push_interim(1, i);
+    }
+    let f = openai_fakes().await;
+    f.llm.push(Reply::text(reply));
+    f.llm.push(Reply::text("Done."));
+    f.tts.set_chunk_gap(Duration::from_millis(30));
+    let server = Server::start(
+        json!({
+            "pipeline": "voice",
+            "stt_provider": "deepgram",
+            "llm_provider": "openai",
+            "tts_provider": "openai",
+            "stt_base_url": dg.base_url(),
+            "llm_base_url": f.llm.base_url(),
+            "tts_base_url": f.tts.base_url(),
+            "interruption_strategy": "min_words",
+            "min_words": 3,
+        }),
+        &[("DEEPGRAM_API_KEY", "dg-key"), ("OPENAI_API_KEY", KEY)],
+    );
+    let url = server.ws_url(&format!("/ws?pipeline=voice&{}", Mode::Json.query()));
+    let (got, _) = talk(
+        &url,
+        Mode::Json,
+        ask_then(speech("utt02_command_piper-joe.wav"), 1_000),
+        4_000,
+        Duration::from_secs(30),
+        |r| {
+            r.events()
+                .iter()
+                .filter(|e| *e == "bot-stopped-speaking")
+                .count()
+                >= 2
+                || (r
+                    .events()
+                    .iter()
+                    .filter(|e| *e == "user-stopped-speaking")
+                    .count()
+                    >= 2
+                    && r.events()
+                        .iter()
+                        .filter(|e| *e == "bot-stopped-speaking")
+                        .count()
+                        >= 1
+                    && !r.events().iter().any(|e| e == "bot-interrupted"))
+        },
+    )
+    .await;
+    (got, server, f, dg)
+}
+
+/// The transcripts and the interruption and turn-end events after the first user turn's
+/// final transcript.
+fn second_turn(got: &common::wsclient::Received) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut first_done = false;
+    for (_, g) in &got.items {
+        if let Got::Event(k, v) = g {
+            if !first_done {
+                first_done = k == "user-transcription" && v["data"]["final"] == true;
+                continue;
+            }
+            match k.as_str() {
+                "user-transcription" => out.push(format!(
+                    "{}:{}",
+                    if v["data"]["final"] == true {
+                        "final"
+                    } else {
+                        "interim"
+                    },
+                    v["data"]["text"].as_str().unwrap_or("")
+                )),
+                "bot-interrupted" | "user-stopped-speaking" => out.push(k.clone()),
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn min_words_interrupts_once_the_interims_reach_the_count() {
+    let (got, server, f, dg) = min_words_session(
+        &["please", "please turn off"],
+        "Please turn off the lights.",
+        STORY,
+    )
+    .await;
+    let seq = second_turn(&got);
+    assert!(seq.iter().any(|e| e == "bot-interrupted"), "{seq:?}");
+    // Interrupted after the fake sent the 3-word interim (0.5 s after the 1-word one), and
+    // before the user stopped speaking. (Transcripts may reach the client late, behind bot
+    // audio, so the times of sending are compared.)
+    let sent = dg.conns()[0].interims.clone();
+    let at = |text: &str| sent.iter().find(|(_, t)| t == text).map(|(t, _)| *t);
+    let (one, three) = (at("please").unwrap(), at("please turn off").unwrap());
+    assert!(one < three);
+    let start = got.items[0].0;
+    let t_int = got.event_at("bot-interrupted", start).unwrap();
+    assert!(t_int > three, "interrupted before the third word: {seq:?}");
+    let stops: Vec<_> = got
+        .items
+        .iter()
+        .filter(|(_, g)| matches!(g, Got::Event(k, _) if k == "user-stopped-speaking"))
+        .map(|(t, _)| *t)
+        .collect();
+    assert!(t_int < stops[1], "{seq:?}");
+    assert_eq!(
+        server
+            .metric("voxray_interruptions_total{strategy=\"min_words\"}")
+            .await,
+        Some(1.0)
+    );
+    // The words were answered.
+    assert_eq!(chat_requests(&f.llm).len(), 2);
+}
+
+#[tokio::test]
+async fn fewer_than_min_words_do_not_interrupt() {
+    let (got, _server, f, _dg) = min_words_session(&["okay"], "Okay.", STORY).await;
+    let events = got.events();
+    let seq = second_turn(&got);
+    assert!(seq.iter().any(|e| e == "interim:okay"), "{seq:?}");
+    assert!(seq.iter().any(|e| e == "final:Okay."), "{seq:?}");
+    assert!(!events.iter().any(|e| e == "bot-interrupted"), "{events:?}");
+    // The reply played out whole; the backchannel was not answered.
+    let spoken = event_data(&got, "bot-tts-text");
+    assert_eq!(spoken.len(), 8, "{events:?}");
+    assert_eq!(
+        spoken[7]["data"]["text"],
+        "Then came another light, and another, until every boat of the town was home again safe and sound."
+    );
+    assert_eq!(chat_requests(&f.llm).len(), 1);
 }

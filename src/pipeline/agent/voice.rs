@@ -6,8 +6,8 @@
 //!   (Deepgram) is fed every `InputAudio` and asked to `Finalize` at `UserStoppedSpeaking`.
 //!   Either way the turn's transcript leaves as one final [`Frame::Transcription`] (interims
 //!   before it); an empty transcript drops the turn.
-//! - [`Voice`]: a final transcript, typed text (`send-text`) or a DTMF digit becomes a user
-//!   message (consecutive user messages merge; `system_prompt` first; the last
+//! - [`Voice`]: a final transcript, typed text (`send-text`) or DTMF digits (collected until
+//!   `#`, 20 digits or 2 s of quiet, then `DTMF: <digits>`) become a user message (consecutive user messages merge; `system_prompt` first; the last
 //!   [`MAX_HISTORY`] messages kept) and starts a bot turn (`session.new_turn()`). One LLM
 //!   request is in flight at a time (a new user message cancels the previous bot turn's
 //!   work). The turn runs as one task on the session's task tracker with a per-turn
@@ -490,6 +490,9 @@ pub struct Voice {
     deferred: Option<String>,
     /// The client announced RTVI 1.x (`bot-output` form).
     rtvi_v1: bool,
+    /// DTMF digits collected (`pipeline.md` §4.3) and when they are due as a turn.
+    dtmf: String,
+    dtmf_at: Option<Instant>,
 }
 
 impl std::fmt::Debug for Voice {
@@ -505,6 +508,11 @@ impl std::fmt::Debug for Voice {
 /// The system note of the user-idle prompt.
 const IDLE_NOTE: &str = "The user has been silent for a while. Check in briefly: ask whether \
                          they are still there or need anything else.";
+
+/// DTMF digits end a turn at `#`, at this many digits, or after [`DTMF_QUIET`] (§4.3).
+const DTMF_MAX_DIGITS: usize = 20;
+/// Quiet after the last DTMF digit that ends the digits' turn.
+const DTMF_QUIET: Duration = Duration::from_secs(2);
 
 fn secs(s: f64) -> Option<Duration> {
     (s > 0.0 && s.is_finite()).then(|| Duration::from_secs_f64(s))
@@ -544,6 +552,8 @@ impl Voice {
             idle_prompted: false,
             deferred: None,
             rtvi_v1: false,
+            dtmf: String::new(),
+            dtmf_at: None,
         }
     }
 
@@ -707,6 +717,9 @@ impl Voice {
     /// Act on the deadlines that have passed.
     async fn check_timers(&mut self, ctx: &mut Ctx) -> StageResult {
         let now = Instant::now();
+        if self.dtmf_at.is_some_and(|t| now >= t) {
+            self.flush_dtmf(ctx);
+        }
         if self
             .resume
             .as_ref()
@@ -752,6 +765,29 @@ impl Voice {
         self.settle();
         self.start_turn(Source::Text(sentences), ctx);
         Ok(())
+    }
+
+    /// A DTMF digit: collected until `#`, [`DTMF_MAX_DIGITS`] digits or [`DTMF_QUIET`] of
+    /// quiet, then one user text turn `DTMF: <digits>` (`pipeline.md` §4.3).
+    fn on_dtmf(&mut self, digit: char, ctx: &Ctx) {
+        if digit != '#' {
+            self.dtmf.push(digit);
+        }
+        if digit == '#' || self.dtmf.len() >= DTMF_MAX_DIGITS {
+            self.flush_dtmf(ctx);
+        } else {
+            let at = Instant::now() + DTMF_QUIET;
+            self.dtmf_at = Some(at);
+            self.arm(at, ctx);
+        }
+    }
+
+    fn flush_dtmf(&mut self, ctx: &Ctx) {
+        self.dtmf_at = None;
+        if !self.dtmf.is_empty() {
+            let digits = std::mem::take(&mut self.dtmf);
+            self.on_user(format!("DTMF: {digits}"), ctx);
+        }
     }
 
     /// Interrupt the active bot turn from this stage (`min_words`).
@@ -916,7 +952,7 @@ impl Processor for Voice {
             }
             Frame::Wake => self.check_timers(ctx).await?,
             Frame::UserText { text, .. } => self.on_user(text, ctx),
-            Frame::InputDtmf { digit } => self.on_user(format!("The user pressed {digit}."), ctx),
+            Frame::InputDtmf { digit } => self.on_dtmf(digit, ctx),
             Frame::ClientMessage(msg) => {
                 if msg["type"] == "client-ready" {
                     self.rtvi_v1 = rtvi::is_v1_client(&msg);
@@ -924,9 +960,7 @@ impl Processor for Voice {
                 for f in rtvi::request_frames(&msg) {
                     match f {
                         Frame::UserText { text, .. } => self.on_user(text, ctx),
-                        Frame::InputDtmf { digit } => {
-                            self.on_user(format!("The user pressed {digit}."), ctx)
-                        }
+                        Frame::InputDtmf { digit } => self.on_dtmf(digit, ctx),
                         f if f.is_system() => ctx.push(f).await?,
                         _ => {}
                     }
