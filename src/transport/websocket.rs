@@ -19,10 +19,10 @@ use std::time::{Duration, Instant};
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use bytes::Bytes;
 use futures_util::SinkExt;
-use tokio::time::{Instant as TokioInstant, sleep_until, timeout};
+use tokio::time::{Instant as TokioInstant, timeout};
 
 use crate::metrics::Metrics;
-use crate::pipeline::agent::{Agent, rtvi};
+use crate::pipeline::agent::{Agent, AgentKind, rtvi};
 use crate::pipeline::context::SessionContext;
 use crate::pipeline::frame::Frame;
 use crate::session::Slot;
@@ -44,6 +44,17 @@ const ERROR_EVENT_EVERY: Duration = Duration::from_secs(1);
 /// Control messages (RTVI, text, DTMF) waiting for room in the pipeline; when full, the socket
 /// is not read until one goes.
 const MAX_PENDING_CONTROL: usize = 32;
+
+/// tungstenite's read buffer per connection, bytes (`pipeline.md` §10: buffers sized for
+/// 20 ms frames). tungstenite's default of 128 KiB is zero-filled before every socket read and
+/// re-allocated whenever a received payload is still alive (echo keeps it until it is sent
+/// back): at 600 sessions that memset was the largest single cost, and it cost ~130 KiB of RSS
+/// per session. 4 KiB holds a 20 ms frame at 48 kHz stereo (3.8 KiB); larger messages still
+/// arrive whole (the buffer grows to the message's length).
+pub const READ_BUFFER_BYTES: usize = 4 * 1024;
+/// Bytes queued by `feed` before tungstenite writes to the socket on its own; a batch of due
+/// frames is written with one flush well below this.
+pub const WRITE_BUFFER_BYTES: usize = 16 * 1024;
 
 /// Per-connection settings from the query string and the config (`wire.md` §1.2).
 #[derive(Debug, Clone)]
@@ -92,6 +103,9 @@ pub async fn run(
         "websocket session started"
     );
     let serializer = serializer::for_format(params.format, params.sample_rate);
+    // Echo's audio goes from the input half straight to the output stage: no task hop and no
+    // channel per frame. Everything else (text, RTVI) still passes through its pipeline.
+    let inline_echo = agent.kind == AgentKind::Echo;
     let end = drive(
         socket,
         &params,
@@ -101,6 +115,7 @@ pub async fn run(
         agent.output,
         serializer,
         session.clone(),
+        inline_echo,
     )
     .await;
     session.tasks.close();
@@ -203,6 +218,7 @@ async fn drive(
     output_opts: crate::transport::output::OutputOptions,
     serializer: Box<dyn Serializer>,
     session: std::sync::Arc<SessionContext>,
+    inline_echo: bool,
 ) -> End {
     let mut pipeline = builder.start(session.clone());
     let mut output = OutputStage::new(session.clone(), output_opts, pipeline.feedback.clone());
@@ -227,12 +243,28 @@ async fn drive(
     let mut pipeline_open = true;
     let mut ping = tokio::time::interval_at(TokioInstant::now() + PING_EVERY, PING_EVERY);
     let mut housekeeping = tokio::time::interval(Duration::from_millis(250));
+    // One timer for the playout clock, re-armed only when its deadline changes, and one
+    // shutdown future: nothing is built or registered per frame.
+    let playout = tokio::time::sleep_until(TokioInstant::now());
+    tokio::pin!(playout);
+    let mut armed: Option<TokioInstant> = None;
+    let shutdown = async {
+        loop {
+            if close_signal.changed().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+            if *close_signal.borrow() {
+                return;
+            }
+        }
+    };
+    tokio::pin!(shutdown);
 
     let end = 'session: loop {
         // Whatever may be written now is written now: no timer for it.
         let now = Instant::now();
         let deadline = output.next_deadline(now);
-        if deadline.is_some_and(|d| d <= now) {
+        if deadline.is_some_and(|d| d <= now) || !outbuf.is_empty() {
             output.pop_due(now, &mut outbuf);
             if let Wrote::End(e) = writer.write(&mut socket, &mut outbuf).await {
                 break e;
@@ -240,13 +272,15 @@ async fn drive(
             continue;
         }
         let wake = deadline.map(TokioInstant::from_std);
+        if wake != armed {
+            if let Some(w) = wake {
+                playout.as_mut().reset(w);
+            }
+            armed = wake;
+        }
         tokio::select! {
             biased;
-            _ = close_signal.changed() => {
-                if *close_signal.borrow() {
-                    break End::Close(1001, "shutdown");
-                }
-            }
+            () = &mut shutdown => break End::Close(1001, "shutdown"),
             item = pipeline.output.recv_fresh(&session), if pipeline_open && output.has_room() => {
                 let now = Instant::now();
                 match item {
@@ -261,7 +295,8 @@ async fn drive(
                     break e;
                 }
             }
-            _ = sleep_until(wake.unwrap_or_else(TokioInstant::now)), if wake.is_some() => {
+            () = &mut playout, if armed.is_some() => {
+                armed = None;
                 output.pop_due(Instant::now(), &mut outbuf);
                 if let Wrote::End(e) = writer.write(&mut socket, &mut outbuf).await {
                     break e;
@@ -286,8 +321,8 @@ async fn drive(
                     }
                     Some(Ok(m)) => m,
                 };
-                let t_in = Instant::now();
                 last_inbound = TokioInstant::now();
+                let t_in = last_inbound.into_std();
                 inbound.clear();
                 let decoded = match &msg {
                     Message::Binary(data) => serializer_decode(&mut writer, WireMessage::Binary(data), &mut inbound),
@@ -321,6 +356,15 @@ async fn drive(
                             let rate = if sample_rate == 0 { params.sample_rate } else { sample_rate };
                             match audio_in.normalise(&pcm, rate, num_channels) {
                                 Ok(audio) if audio.pcm.is_empty() => {}
+                                Ok(audio) if inline_echo => {
+                                    // Written at the top of the loop (due at once).
+                                    if output.has_room() {
+                                        let frame = Frame::OutputAudio { audio, turn_id: 0, t_in: Some(t_in) };
+                                        output.push(frame, t_in, &mut outbuf);
+                                    } else {
+                                        metrics.audio_frames_dropped.with_label_values(&["in", "queue_full"]).inc();
+                                    }
+                                }
                                 Ok(audio) => {
                                     if !push_audio(&pipeline.input, audio, t_in, metrics) {
                                         // The pipeline is gone; its output side ends the session.
