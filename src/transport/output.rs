@@ -113,6 +113,11 @@ impl OutputStage {
         self.queued_audio < MAX_QUEUED
     }
 
+    /// Audio queued for the wire (not yet handed to the transport).
+    pub fn queued_audio(&self) -> Duration {
+        self.queued_audio
+    }
+
     /// Whether nothing is queued.
     pub fn is_idle(&self) -> bool {
         self.queue.is_empty() && self.partial.is_empty()

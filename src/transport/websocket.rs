@@ -45,6 +45,11 @@ const ERROR_EVENT_EVERY: Duration = Duration::from_secs(1);
 /// is not read until one goes.
 const MAX_PENDING_CONTROL: usize = 32;
 
+/// Echo audio the output stage may hold before new inbound frames are dropped: the 2 s output
+/// queue plus what the echo stage's two 64-frame channels held before echo audio skipped them
+/// (`pipeline.md` §3: real-time audio is dropped, never delayed without bound).
+const ECHO_BACKLOG: Duration = Duration::from_millis(4_500);
+
 /// tungstenite's read buffer per connection, bytes (`pipeline.md` §10: buffers sized for
 /// 20 ms frames). tungstenite's default of 128 KiB is zero-filled before every socket read and
 /// re-allocated whenever a received payload is still alive (echo keeps it until it is sent
@@ -358,7 +363,7 @@ async fn drive(
                                 Ok(audio) if audio.pcm.is_empty() => {}
                                 Ok(audio) if inline_echo => {
                                     // Written at the top of the loop (due at once).
-                                    if output.has_room() {
+                                    if output.queued_audio() < ECHO_BACKLOG {
                                         let frame = Frame::OutputAudio { audio, turn_id: 0, t_in: Some(t_in) };
                                         output.push(frame, t_in, &mut outbuf);
                                     } else {
