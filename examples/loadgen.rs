@@ -622,7 +622,7 @@ fn main() {
             k = match (lo, hi) {
                 (Some(l), None) if l >= to => break,
                 (Some(l), None) => (l * 2).min(to),
-                (None, Some(h)) if h <= 10 => break,
+                (None, Some(h)) if h <= 1 => break,
                 (None, Some(h)) => h / 2,
                 (Some(l), Some(h)) if h - l <= (l / 10).max(10) => break,
                 (Some(l), Some(h)) => (l + h) / 2,
