@@ -126,11 +126,29 @@ pub fn run(args: &ServeArgs, global: &GlobalArgs) -> Result<u8, CliError> {
         lines: e.0,
     })?;
     crate::telemetry::init(&loaded.config.log_level, loaded.config.log_format == "json");
-    let runtime = tokio::runtime::Runtime::new()?;
+    let runtime = runtime()?;
     runtime
         .block_on(crate::server::run(loaded, opts))
         .map_err(|e| CliError::usage(e.to_string()))?;
     // Sessions and their tasks are gone; do not wait for detached connection tasks.
     runtime.shutdown_timeout(std::time::Duration::from_millis(200));
     Ok(EXIT_OK)
+}
+
+/// The async runtime: one worker per CPU the process may use (`taskset`, cgroup quota); with
+/// a single CPU a current-thread runtime does the same work without the multi-thread
+/// scheduler's cross-thread wake-ups and atomics (`pipeline.md` §10: the capacity figures are
+/// per core).
+fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    if cpus == 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(cpus)
+            .enable_all()
+            .build()
+    }
 }

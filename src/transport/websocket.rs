@@ -19,10 +19,10 @@ use std::time::{Duration, Instant};
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use bytes::Bytes;
 use futures_util::SinkExt;
-use tokio::time::{Instant as TokioInstant, sleep_until, timeout};
+use tokio::time::{Instant as TokioInstant, timeout};
 
 use crate::metrics::Metrics;
-use crate::pipeline::agent::{Agent, rtvi};
+use crate::pipeline::agent::{Agent, AgentKind, rtvi};
 use crate::pipeline::context::SessionContext;
 use crate::pipeline::frame::Frame;
 use crate::session::Slot;
@@ -48,6 +48,22 @@ const MAX_PENDING_CONTROL: usize = 32;
 /// When voxray ends a phone call, queued bot audio is played for at most this long before
 /// the hang-up (`wire.md` §3.4).
 const PLAY_OUT_MAX: Duration = Duration::from_secs(2);
+
+/// Echo audio the output stage may hold before new inbound frames are dropped: the 2 s output
+/// queue plus what the echo stage's two 64-frame channels held before echo audio skipped them
+/// (`pipeline.md` §3: real-time audio is dropped, never delayed without bound).
+const ECHO_BACKLOG: Duration = Duration::from_millis(4_500);
+
+/// tungstenite's read buffer per connection, bytes (`pipeline.md` §10: buffers sized for
+/// 20 ms frames). tungstenite's default of 128 KiB is zero-filled before every socket read and
+/// re-allocated whenever a received payload is still alive (echo keeps it until it is sent
+/// back): at 600 sessions that memset was the largest single cost, and it cost ~130 KiB of RSS
+/// per session. 4 KiB holds a 20 ms frame at 48 kHz stereo (3.8 KiB); larger messages still
+/// arrive whole (the buffer grows to the message's length).
+pub const READ_BUFFER_BYTES: usize = 4 * 1024;
+/// Bytes queued by `feed` before tungstenite writes to the socket on its own; a batch of due
+/// frames is written with one flush well below this.
+pub const WRITE_BUFFER_BYTES: usize = 16 * 1024;
 
 /// Per-connection settings from the query string and the config (`wire.md` §1.2).
 #[derive(Debug, Clone)]
@@ -126,6 +142,9 @@ pub async fn run_wire(
         pipeline = session.params.pipeline,
         "websocket session started"
     );
+    // Echo's audio goes from the input half straight to the output stage: no task hop and no
+    // channel per frame. Everything else (text, RTVI) still passes through its pipeline.
+    let inline_echo = agent.kind == AgentKind::Echo;
     let end = drive(
         socket,
         &params,
@@ -135,6 +154,7 @@ pub async fn run_wire(
         agent.output,
         wire,
         session.clone(),
+        inline_echo,
     )
     .await;
     session.tasks.close();
@@ -237,6 +257,7 @@ async fn drive(
     output_opts: crate::transport::output::OutputOptions,
     wire: Wire,
     session: std::sync::Arc<SessionContext>,
+    inline_echo: bool,
 ) -> End {
     let Wire {
         transport,
@@ -267,12 +288,28 @@ async fn drive(
     let mut pipeline_open = true;
     let mut ping = tokio::time::interval_at(TokioInstant::now() + PING_EVERY, PING_EVERY);
     let mut housekeeping = tokio::time::interval(Duration::from_millis(250));
+    // One timer for the playout clock, re-armed only when its deadline changes, and one
+    // shutdown future: nothing is built or registered per frame.
+    let playout = tokio::time::sleep_until(TokioInstant::now());
+    tokio::pin!(playout);
+    let mut armed: Option<TokioInstant> = None;
+    let shutdown = async {
+        loop {
+            if close_signal.changed().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+            if *close_signal.borrow() {
+                return;
+            }
+        }
+    };
+    tokio::pin!(shutdown);
 
     let end = 'session: loop {
         // Whatever may be written now is written now: no timer for it.
         let now = Instant::now();
         let deadline = output.next_deadline(now);
-        if deadline.is_some_and(|d| d <= now) {
+        if deadline.is_some_and(|d| d <= now) || !outbuf.is_empty() {
             output.pop_due(now, &mut outbuf);
             if let Wrote::End(e) = writer.write(&mut socket, &mut outbuf).await {
                 break e;
@@ -280,13 +317,15 @@ async fn drive(
             continue;
         }
         let wake = deadline.map(TokioInstant::from_std);
+        if wake != armed {
+            if let Some(w) = wake {
+                playout.as_mut().reset(w);
+            }
+            armed = wake;
+        }
         tokio::select! {
             biased;
-            _ = close_signal.changed() => {
-                if *close_signal.borrow() {
-                    break End::Close(1001, "shutdown");
-                }
-            }
+            () = &mut shutdown => break End::Close(1001, "shutdown"),
             item = pipeline.output.recv_fresh(&session), if pipeline_open && output.has_room() => {
                 let now = Instant::now();
                 match item {
@@ -301,7 +340,8 @@ async fn drive(
                     break e;
                 }
             }
-            _ = sleep_until(wake.unwrap_or_else(TokioInstant::now)), if wake.is_some() => {
+            () = &mut playout, if armed.is_some() => {
+                armed = None;
                 output.pop_due(Instant::now(), &mut outbuf);
                 if let Wrote::End(e) = writer.write(&mut socket, &mut outbuf).await {
                     break e;
@@ -326,8 +366,8 @@ async fn drive(
                     }
                     Some(Ok(m)) => m,
                 };
-                let t_in = Instant::now();
                 last_inbound = TokioInstant::now();
+                let t_in = last_inbound.into_std();
                 inbound.clear();
                 let decoded = match &msg {
                     Message::Binary(data) => serializer_decode(&mut writer, WireMessage::Binary(data), &mut inbound),
@@ -361,6 +401,15 @@ async fn drive(
                             let rate = if sample_rate == 0 { params.sample_rate } else { sample_rate };
                             match audio_in.normalise(&pcm, rate, num_channels) {
                                 Ok(audio) if audio.pcm.is_empty() => {}
+                                Ok(audio) if inline_echo => {
+                                    // Written at the top of the loop (due at once).
+                                    if output.queued_audio() < ECHO_BACKLOG {
+                                        let frame = Frame::OutputAudio { audio, turn_id: 0, t_in: Some(t_in) };
+                                        output.push(frame, t_in, &mut outbuf);
+                                    } else {
+                                        metrics.audio_frames_dropped.with_label_values(&["in", "queue_full"]).inc();
+                                    }
+                                }
                                 Ok(audio) => {
                                     if !push_audio(&pipeline.input, audio, t_in, metrics) {
                                         // The pipeline is gone; its output side ends the session.
@@ -467,7 +516,7 @@ async fn play_out(
             }
             match output.next_deadline(Instant::now()) {
                 Some(d) if !output.queued_audio().is_zero() => {
-                    sleep_until(TokioInstant::from_std(d)).await;
+                    tokio::time::sleep_until(TokioInstant::from_std(d)).await;
                 }
                 _ => break,
             }

@@ -94,6 +94,8 @@ pub async fn upgrade(
             let limit = state.config.ws_max_message_bytes as usize;
             ws.max_message_size(limit)
                 .max_frame_size(limit)
+                .read_buffer_size(websocket::READ_BUFFER_BYTES)
+                .write_buffer_size(websocket::WRITE_BUFFER_BYTES)
                 .on_upgrade(move |socket| {
                     websocket::run(socket, params, metrics, close, slot, agent)
                 })

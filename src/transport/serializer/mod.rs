@@ -237,7 +237,10 @@ pub trait Serializer: Send {
 /// decodes with rate 0, which the transport reads as the session's rate.
 pub fn for_format(format: WireFormat, sample_rate: u32) -> Box<dyn Serializer> {
     match format {
-        WireFormat::Protobuf => Box::new(ProtobufSerializer { next_id: 0 }),
+        WireFormat::Protobuf => Box::new(ProtobufSerializer {
+            next_id: 0,
+            buf: bytes::BytesMut::new(),
+        }),
         WireFormat::Json => Box::new(JsonSerializer {
             sample_rate,
             raw: false,
@@ -289,6 +292,9 @@ pub fn rtvi_event(frame: &Frame) -> Option<Value> {
 #[derive(Debug)]
 pub struct ProtobufSerializer {
     next_id: u64,
+    /// Reused encoding buffer: each audio message is split off it, so its memory comes back
+    /// once the message has been written (no allocation per frame in steady state).
+    buf: bytes::BytesMut,
 }
 
 impl ProtobufSerializer {
@@ -310,14 +316,17 @@ impl Serializer for ProtobufSerializer {
         let kind = match frame {
             Frame::OutputAudio { audio, .. } => {
                 let id = self.id();
-                protobuf::Kind::Audio(protobuf::AudioRawFrame {
+                if self.buf.capacity() < 2 * audio.pcm.len() + 64 {
+                    self.buf.reserve(4 * 1024.max(audio.pcm.len() + 64));
+                }
+                protobuf::encode_output_audio(
+                    &mut self.buf,
                     id,
-                    name: format!("OutputAudioRawFrame#{id}"),
-                    audio: audio.pcm.clone(),
-                    sample_rate: audio.sample_rate,
-                    num_channels: u32::from(audio.num_channels),
-                    pts: None,
-                })
+                    &audio.pcm,
+                    audio.sample_rate,
+                    u32::from(audio.num_channels),
+                );
+                return Some(Outgoing::Binary(self.buf.split().freeze()));
             }
             Frame::TtsText { text, .. } => {
                 let id = self.id();

@@ -83,6 +83,75 @@ pub enum Kind {
     Interruption(InterruptionFrame),
 }
 
+/// Append the encoding of `Frame { audio: AudioRawFrame { id, name: "OutputAudioRawFrame#<id>",
+/// audio: pcm, sample_rate, num_channels } }` to `out`: byte-for-byte what prost's
+/// `encode_to_vec` gives for that frame (fields in tag order, defaults omitted), without
+/// building the message, formatting the name into a `String` or allocating a buffer per frame
+/// (`pipeline.md` §10: the echo path's only per-frame allocation is the payload).
+/// `pcm` is PCM s16le, `sample_rate` in Hz.
+pub fn encode_output_audio(
+    out: &mut bytes::BytesMut,
+    id: u64,
+    pcm: &[u8],
+    sample_rate: u32,
+    num_channels: u32,
+) {
+    use bytes::BufMut;
+    use prost::encoding::{encode_varint, encoded_len_varint};
+    const PREFIX: &[u8] = b"OutputAudioRawFrame#";
+    let mut digits = [0u8; 20];
+    let mut n = digits.len();
+    let mut v = id;
+    loop {
+        n -= 1;
+        digits[n] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    let digits = &digits[n..];
+    let name_len = PREFIX.len() + digits.len();
+    let mut inner = 0usize;
+    if id != 0 {
+        inner += 1 + encoded_len_varint(id);
+    }
+    inner += 1 + encoded_len_varint(name_len as u64) + name_len;
+    if !pcm.is_empty() {
+        inner += 1 + encoded_len_varint(pcm.len() as u64) + pcm.len();
+    }
+    if sample_rate != 0 {
+        inner += 1 + encoded_len_varint(u64::from(sample_rate));
+    }
+    if num_channels != 0 {
+        inner += 1 + encoded_len_varint(u64::from(num_channels));
+    }
+    out.reserve(1 + encoded_len_varint(inner as u64) + inner);
+    out.put_u8(0x12); // field 2 (audio), LEN
+    encode_varint(inner as u64, out);
+    if id != 0 {
+        out.put_u8(0x08);
+        encode_varint(id, out);
+    }
+    out.put_u8(0x12);
+    encode_varint(name_len as u64, out);
+    out.put_slice(PREFIX);
+    out.put_slice(digits);
+    if !pcm.is_empty() {
+        out.put_u8(0x1a);
+        encode_varint(pcm.len() as u64, out);
+        out.put_slice(pcm);
+    }
+    if sample_rate != 0 {
+        out.put_u8(0x20);
+        encode_varint(u64::from(sample_rate), out);
+    }
+    if num_channels != 0 {
+        out.put_u8(0x28);
+        encode_varint(u64::from(num_channels), out);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use prost::Message;
@@ -107,6 +176,33 @@ mod tests {
         ];
         assert_eq!(f.encode_to_vec(), expected);
         assert_eq!(Frame::decode(&expected[..]).unwrap(), f);
+    }
+
+    #[test]
+    fn fast_audio_encoding_matches_prost() {
+        for (id, len, rate, ch) in [
+            (1u64, 640usize, 16_000u32, 1u32),
+            (9, 0, 0, 0),
+            (10, 3840, 48_000, 2),
+            (u64::MAX, 200, 8_000, 1),
+        ] {
+            let pcm: Vec<u8> = (0..len).map(|i| i as u8).collect();
+            let want = Frame {
+                frame: Some(Kind::Audio(AudioRawFrame {
+                    id,
+                    name: format!("OutputAudioRawFrame#{id}"),
+                    audio: pcm.clone().into(),
+                    sample_rate: rate,
+                    num_channels: ch,
+                    pts: None,
+                })),
+            }
+            .encode_to_vec();
+            let mut got = bytes::BytesMut::new();
+            got.extend_from_slice(b"xy");
+            encode_output_audio(&mut got, id, &pcm, rate, ch);
+            assert_eq!(&got[2..], &want[..], "id {id} len {len}");
+        }
     }
 
     #[test]
