@@ -153,6 +153,7 @@ pub fn run_cli(args: &[&str], env: &[(&str, &str)], dir: &Path) -> (i32, String,
     )
 }
 
+pub mod local;
 pub mod wsclient;
 
 /// The shared test audio directory (`../shared/data/audio` next to the repository).
