@@ -1,11 +1,13 @@
 //! Local inference (`providers.md` §9): Whisper STT in process ([`whisper`], feature
-//! `local-whisper`), behind the same traits as the cloud providers.
+//! `local-whisper`) and Piper TTS through ONNX Runtime ([`piper`], feature `local-piper`), behind the same traits as the cloud providers.
 //!
 //! Inference is CPU-bound and blocking, so it never runs on the async runtime: each request
 //! takes a permit of the one process-wide [`limit`] (size `local_max_concurrency`), then runs
 //! on tokio's blocking pool. N sessions therefore queue for the cores instead of thrashing
 //! them, and VAD and audio of other sessions keep running on the runtime threads.
 
+#[cfg(feature = "local-piper")]
+pub mod piper;
 #[cfg(feature = "local-whisper")]
 pub mod whisper;
 
