@@ -295,3 +295,32 @@ fn verify_detects_a_flipped_byte_and_remove_deletes() {
     assert_eq!(code, 2);
     assert!(err.contains("unknown model"), "{err}");
 }
+
+/// `pipeline: auto`, no cloud LLM, no models installed: the server runs echo and its start-up
+/// log names the command that installs the local voice agent; `voxray check` reports the
+/// missing models (INFO, exit 0).
+#[test]
+fn auto_without_models_stays_on_echo_and_names_models_pull() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("models");
+    let server = common::Server::start(
+        serde_json::json!({"pipeline": "auto", "models_dir": dir.to_str().unwrap()}),
+        &[],
+    );
+    let log = server.log();
+    let line = log
+        .lines()
+        .find(|l| l.contains("pipeline auto: echo"))
+        .unwrap_or_else(|| panic!("no start-up line about the pipeline: {log}"));
+    assert!(line.contains("voxray models pull"), "{line}");
+    drop(server);
+
+    let (code, out, err) = common::run_cli(
+        &["check", "--check", "VXP-MODELS-001"],
+        &[("VOXRAY_MODELS_DIR", dir.to_str().unwrap())],
+        tmp.path(),
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("[INFO] VXP-MODELS-001"), "{out}");
+    assert!(out.contains("voxray models pull"), "{out}");
+}

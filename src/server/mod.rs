@@ -117,7 +117,7 @@ fn check_key_strength(loaded: &Loaded) -> Result<(), ServeError> {
 /// this build cannot serve (on-server TLS).
 pub async fn run(loaded: Loaded, opts: LoadOptions) -> Result<(), ServeError> {
     check_key_strength(&loaded)?;
-    let config = Arc::new(loaded.config);
+    let mut config = Arc::new(loaded.config);
     let tls = if config.tls_enable {
         Some(tls::setup(&config)?)
     } else {
@@ -168,7 +168,21 @@ pub async fn run(loaded: Loaded, opts: LoadOptions) -> Result<(), ServeError> {
     // The provider clients (validated by the config load: this cannot fail there), shared by
     // every voice session of the process.
     match crate::services::Services::from_config(&config, &loaded.secrets, Some(&metrics)) {
-        Ok(services) => {
+        Ok(mut services) => {
+            // `pipeline: auto` without a cloud LLM: the local voice agent when its models are
+            // installed (`providers.md` §9), else echo with the command that installs them.
+            if crate::services::local::agent::wanted(&config) {
+                match crate::services::local::agent::start(&config, Some(&metrics)).await {
+                    Ok(local) => {
+                        services = local;
+                        Arc::make_mut(&mut config).pipeline =
+                            crate::config::schema::PipelineKind::Voice;
+                    }
+                    Err(why) => tracing::info!(
+                        "pipeline auto: echo (no cloud LLM configured; {why}). Install the local voice agent's models with `voxray models pull`"
+                    ),
+                }
+            }
             crate::pipeline::agent::install_services(Arc::new(services));
         }
         Err(lines) => {

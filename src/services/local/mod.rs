@@ -6,6 +6,8 @@
 //! on tokio's blocking pool. N sessions therefore queue for the cores instead of thrashing
 //! them, and VAD and audio of other sessions keep running on the runtime threads.
 
+pub mod agent;
+pub mod llama;
 #[cfg(feature = "local-piper")]
 pub mod piper;
 #[cfg(feature = "local-whisper")]
