@@ -1224,17 +1224,27 @@ fn local_models(ctx: &Context<'_>) -> Outcome {
         .models
         .iter()
         .any(|m| matches!(verify_model(&dir, m, true), ModelState::Broken(_)));
-    let evidence = problems
-        .iter()
-        .map(|p| {
-            ev(
-                "models_dir",
-                p.clone(),
-                "installed, matching the pinned sha256",
-                source(ctx, "models_dir"),
-            )
-        })
-        .collect();
+    let evidence = if damaged {
+        problems
+            .iter()
+            .map(|p| {
+                ev(
+                    "models_dir",
+                    p.clone(),
+                    "installed, matching the pinned sha256",
+                    source(ctx, "models_dir"),
+                )
+            })
+            .collect()
+    } else {
+        let names: Vec<&str> = manifest.models.iter().map(|m| m.name.as_str()).collect();
+        vec![ev(
+            "models_dir",
+            format!("{}: not installed", dir.display()),
+            format!("the local models installed ({})", names.join(", ")),
+            source(ctx, "models_dir"),
+        )]
+    };
     Outcome::flag(
         if damaged { Status::Fail } else { Status::Info },
         evidence,
