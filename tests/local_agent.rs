@@ -88,6 +88,12 @@ async fn local_agent_round_trip_over_ws() {
                 })
                 .collect()
         };
+        // Voice to voice: the server's user-stopped-speaking → the first bot audio.
+        let stopped = got.event_at("user-stopped-speaking", t);
+        let first_audio = got.audio().first().map(|(at, _)| *at);
+        let v2v = stopped
+            .zip(first_audio)
+            .map(|(s, a)| a.saturating_duration_since(s));
         let heard = event_texts("user-transcription").join(" ");
         let want = common::local::transcript(name);
         let acc_in = word_accuracy(&want, &heard);
@@ -114,8 +120,8 @@ async fn local_agent_round_trip_over_ws() {
         let back = stt.transcribe(&pcm16).await.unwrap();
         let acc_out = word_accuracy(&bot, &back);
         eprintln!(
-            "{name} ({:?}): heard {heard:?} ({acc_in:.2}); llm {llm:?}; tts {bot:?}; \
-             {:.1} s of bot audio re-transcribed {back:?} ({acc_out:.2})",
+            "{name} ({:?}, voice-to-voice {v2v:?}): heard {heard:?} ({acc_in:.2}); llm {llm:?}; \
+             tts {bot:?}; {:.1} s of bot audio re-transcribed {back:?} ({acc_out:.2})",
             t.elapsed(),
             pcm.len() as f64 / rate as f64
         );
