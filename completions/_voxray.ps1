@@ -39,6 +39,7 @@ Register-ArgumentCompleter -Native -CommandName 'voxray' -ScriptBlock {
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script to stdout')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Write the man pages (voxray.1, voxray-serve.1, ...)')
             [CompletionResult]::new('health', 'health', [CompletionResultType]::ParameterValue, 'Probe the local server''s /health (the container HEALTHCHECK): exit 0 on 200, else 1')
+            [CompletionResult]::new('models', 'models', [CompletionResultType]::ParameterValue, 'Manage the local model files (STT, TTS, LLM) of the offline voice agent')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -181,6 +182,111 @@ Register-ArgumentCompleter -Native -CommandName 'voxray' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'voxray;models' {
+            [CompletionResult]::new('--manifest', '--manifest', [CompletionResultType]::ParameterName, 'Test hook: read the model manifest from this JSON file instead of the built-in pins')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file (JSON). Default: $VOXRAY_CONFIG, else ./config.json when it exists, else none')
+            [CompletionResult]::new('--log-level', '--log-level', [CompletionResultType]::ParameterName, 'Log level: trace, debug, info, warn or error')
+            [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Log line format')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only warnings and errors (same as --log-level warn)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only warnings and errors (same as --log-level warn)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More output: -v debug, -vv trace')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More output: -v debug, -vv trace')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the models, whether they are installed, their sizes and paths')
+            [CompletionResult]::new('pull', 'pull', [CompletionResultType]::ParameterValue, 'Download models (default: all) and install them after checking their sha256')
+            [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Re-hash the installed files against their pinned sha256')
+            [CompletionResult]::new('remove', 'remove', [CompletionResultType]::ParameterValue, 'Delete installed models')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'voxray;models;list' {
+            [CompletionResult]::new('--manifest', '--manifest', [CompletionResultType]::ParameterName, 'Test hook: read the model manifest from this JSON file instead of the built-in pins')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file (JSON). Default: $VOXRAY_CONFIG, else ./config.json when it exists, else none')
+            [CompletionResult]::new('--log-level', '--log-level', [CompletionResultType]::ParameterName, 'Log level: trace, debug, info, warn or error')
+            [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Log line format')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only warnings and errors (same as --log-level warn)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only warnings and errors (same as --log-level warn)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More output: -v debug, -vv trace')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More output: -v debug, -vv trace')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'voxray;models;pull' {
+            [CompletionResult]::new('--mirror', '--mirror', [CompletionResultType]::ParameterName, 'A mirror with the layout <model>/<file>: an http(s) base URL or a directory (scripts/build-model-mirror.sh builds one)')
+            [CompletionResult]::new('--manifest', '--manifest', [CompletionResultType]::ParameterName, 'Test hook: read the model manifest from this JSON file instead of the built-in pins')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file (JSON). Default: $VOXRAY_CONFIG, else ./config.json when it exists, else none')
+            [CompletionResult]::new('--log-level', '--log-level', [CompletionResultType]::ParameterName, 'Log level: trace, debug, info, warn or error')
+            [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Log line format')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only warnings and errors (same as --log-level warn)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only warnings and errors (same as --log-level warn)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More output: -v debug, -vv trace')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More output: -v debug, -vv trace')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'voxray;models;verify' {
+            [CompletionResult]::new('--manifest', '--manifest', [CompletionResultType]::ParameterName, 'Test hook: read the model manifest from this JSON file instead of the built-in pins')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file (JSON). Default: $VOXRAY_CONFIG, else ./config.json when it exists, else none')
+            [CompletionResult]::new('--log-level', '--log-level', [CompletionResultType]::ParameterName, 'Log level: trace, debug, info, warn or error')
+            [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Log line format')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only warnings and errors (same as --log-level warn)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only warnings and errors (same as --log-level warn)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More output: -v debug, -vv trace')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More output: -v debug, -vv trace')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'voxray;models;remove' {
+            [CompletionResult]::new('--manifest', '--manifest', [CompletionResultType]::ParameterName, 'Test hook: read the model manifest from this JSON file instead of the built-in pins')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file (JSON). Default: $VOXRAY_CONFIG, else ./config.json when it exists, else none')
+            [CompletionResult]::new('--log-level', '--log-level', [CompletionResultType]::ParameterName, 'Log level: trace, debug, info, warn or error')
+            [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Log line format')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Delete every model and any partial download')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only warnings and errors (same as --log-level warn)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only warnings and errors (same as --log-level warn)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More output: -v debug, -vv trace')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More output: -v debug, -vv trace')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'voxray;models;help' {
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the models, whether they are installed, their sizes and paths')
+            [CompletionResult]::new('pull', 'pull', [CompletionResultType]::ParameterValue, 'Download models (default: all) and install them after checking their sha256')
+            [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Re-hash the installed files against their pinned sha256')
+            [CompletionResult]::new('remove', 'remove', [CompletionResultType]::ParameterValue, 'Delete installed models')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'voxray;models;help;list' {
+            break
+        }
+        'voxray;models;help;pull' {
+            break
+        }
+        'voxray;models;help;verify' {
+            break
+        }
+        'voxray;models;help;remove' {
+            break
+        }
+        'voxray;models;help;help' {
+            break
+        }
         'voxray;help' {
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run the voice server (HTTP, WebSocket and WebRTC sessions)')
             [CompletionResult]::new('keygen', 'keygen', [CompletionResultType]::ParameterValue, 'Generate strong server API keys (vxr_ + 32 base62 + checksum)')
@@ -189,6 +295,7 @@ Register-ArgumentCompleter -Native -CommandName 'voxray' -ScriptBlock {
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script to stdout')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Write the man pages (voxray.1, voxray-serve.1, ...)')
             [CompletionResult]::new('health', 'health', [CompletionResultType]::ParameterValue, 'Probe the local server''s /health (the container HEALTHCHECK): exit 0 on 200, else 1')
+            [CompletionResult]::new('models', 'models', [CompletionResultType]::ParameterValue, 'Manage the local model files (STT, TTS, LLM) of the offline voice agent')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -211,6 +318,25 @@ Register-ArgumentCompleter -Native -CommandName 'voxray' -ScriptBlock {
             break
         }
         'voxray;help;health' {
+            break
+        }
+        'voxray;help;models' {
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the models, whether they are installed, their sizes and paths')
+            [CompletionResult]::new('pull', 'pull', [CompletionResultType]::ParameterValue, 'Download models (default: all) and install them after checking their sha256')
+            [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Re-hash the installed files against their pinned sha256')
+            [CompletionResult]::new('remove', 'remove', [CompletionResultType]::ParameterValue, 'Delete installed models')
+            break
+        }
+        'voxray;help;models;list' {
+            break
+        }
+        'voxray;help;models;pull' {
+            break
+        }
+        'voxray;help;models;verify' {
+            break
+        }
+        'voxray;help;models;remove' {
             break
         }
         'voxray;help;help' {

@@ -36,6 +36,7 @@ set edit:completion:arg-completer[voxray] = {|@words|
             cand completions 'Print a shell completion script to stdout'
             cand man 'Write the man pages (voxray.1, voxray-serve.1, ...)'
             cand health 'Probe the local server''s /health (the container HEALTHCHECK): exit 0 on 200, else 1'
+            cand models 'Manage the local model files (STT, TTS, LLM) of the offline voice agent'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'voxray;serve'= {
@@ -170,6 +171,100 @@ set edit:completion:arg-completer[voxray] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'voxray;models'= {
+            cand --manifest 'Test hook: read the model manifest from this JSON file instead of the built-in pins'
+            cand --config 'Config file (JSON). Default: $VOXRAY_CONFIG, else ./config.json when it exists, else none'
+            cand --log-level 'Log level: trace, debug, info, warn or error'
+            cand --log-format 'Log line format'
+            cand -q 'Only warnings and errors (same as --log-level warn)'
+            cand --quiet 'Only warnings and errors (same as --log-level warn)'
+            cand -v 'More output: -v debug, -vv trace'
+            cand --verbose 'More output: -v debug, -vv trace'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand list 'List the models, whether they are installed, their sizes and paths'
+            cand pull 'Download models (default: all) and install them after checking their sha256'
+            cand verify 'Re-hash the installed files against their pinned sha256'
+            cand remove 'Delete installed models'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'voxray;models;list'= {
+            cand --manifest 'Test hook: read the model manifest from this JSON file instead of the built-in pins'
+            cand --config 'Config file (JSON). Default: $VOXRAY_CONFIG, else ./config.json when it exists, else none'
+            cand --log-level 'Log level: trace, debug, info, warn or error'
+            cand --log-format 'Log line format'
+            cand -q 'Only warnings and errors (same as --log-level warn)'
+            cand --quiet 'Only warnings and errors (same as --log-level warn)'
+            cand -v 'More output: -v debug, -vv trace'
+            cand --verbose 'More output: -v debug, -vv trace'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'voxray;models;pull'= {
+            cand --mirror 'A mirror with the layout <model>/<file>: an http(s) base URL or a directory (scripts/build-model-mirror.sh builds one)'
+            cand --manifest 'Test hook: read the model manifest from this JSON file instead of the built-in pins'
+            cand --config 'Config file (JSON). Default: $VOXRAY_CONFIG, else ./config.json when it exists, else none'
+            cand --log-level 'Log level: trace, debug, info, warn or error'
+            cand --log-format 'Log line format'
+            cand -q 'Only warnings and errors (same as --log-level warn)'
+            cand --quiet 'Only warnings and errors (same as --log-level warn)'
+            cand -v 'More output: -v debug, -vv trace'
+            cand --verbose 'More output: -v debug, -vv trace'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'voxray;models;verify'= {
+            cand --manifest 'Test hook: read the model manifest from this JSON file instead of the built-in pins'
+            cand --config 'Config file (JSON). Default: $VOXRAY_CONFIG, else ./config.json when it exists, else none'
+            cand --log-level 'Log level: trace, debug, info, warn or error'
+            cand --log-format 'Log line format'
+            cand -q 'Only warnings and errors (same as --log-level warn)'
+            cand --quiet 'Only warnings and errors (same as --log-level warn)'
+            cand -v 'More output: -v debug, -vv trace'
+            cand --verbose 'More output: -v debug, -vv trace'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'voxray;models;remove'= {
+            cand --manifest 'Test hook: read the model manifest from this JSON file instead of the built-in pins'
+            cand --config 'Config file (JSON). Default: $VOXRAY_CONFIG, else ./config.json when it exists, else none'
+            cand --log-level 'Log level: trace, debug, info, warn or error'
+            cand --log-format 'Log line format'
+            cand --all 'Delete every model and any partial download'
+            cand -q 'Only warnings and errors (same as --log-level warn)'
+            cand --quiet 'Only warnings and errors (same as --log-level warn)'
+            cand -v 'More output: -v debug, -vv trace'
+            cand --verbose 'More output: -v debug, -vv trace'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'voxray;models;help'= {
+            cand list 'List the models, whether they are installed, their sizes and paths'
+            cand pull 'Download models (default: all) and install them after checking their sha256'
+            cand verify 'Re-hash the installed files against their pinned sha256'
+            cand remove 'Delete installed models'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'voxray;models;help;list'= {
+        }
+        &'voxray;models;help;pull'= {
+        }
+        &'voxray;models;help;verify'= {
+        }
+        &'voxray;models;help;remove'= {
+        }
+        &'voxray;models;help;help'= {
+        }
         &'voxray;help'= {
             cand serve 'Run the voice server (HTTP, WebSocket and WebRTC sessions)'
             cand keygen 'Generate strong server API keys (vxr_ + 32 base62 + checksum)'
@@ -178,6 +273,7 @@ set edit:completion:arg-completer[voxray] = {|@words|
             cand completions 'Print a shell completion script to stdout'
             cand man 'Write the man pages (voxray.1, voxray-serve.1, ...)'
             cand health 'Probe the local server''s /health (the container HEALTHCHECK): exit 0 on 200, else 1'
+            cand models 'Manage the local model files (STT, TTS, LLM) of the offline voice agent'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'voxray;help;serve'= {
@@ -193,6 +289,20 @@ set edit:completion:arg-completer[voxray] = {|@words|
         &'voxray;help;man'= {
         }
         &'voxray;help;health'= {
+        }
+        &'voxray;help;models'= {
+            cand list 'List the models, whether they are installed, their sizes and paths'
+            cand pull 'Download models (default: all) and install them after checking their sha256'
+            cand verify 'Re-hash the installed files against their pinned sha256'
+            cand remove 'Delete installed models'
+        }
+        &'voxray;help;models;list'= {
+        }
+        &'voxray;help;models;pull'= {
+        }
+        &'voxray;help;models;verify'= {
+        }
+        &'voxray;help;models;remove'= {
         }
         &'voxray;help;help'= {
         }

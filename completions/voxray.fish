@@ -43,6 +43,7 @@ complete -c voxray -n "__fish_voxray_needs_command" -f -a "check" -d 'Validate a
 complete -c voxray -n "__fish_voxray_needs_command" -f -a "completions" -d 'Print a shell completion script to stdout'
 complete -c voxray -n "__fish_voxray_needs_command" -f -a "man" -d 'Write the man pages (voxray.1, voxray-serve.1, ...)'
 complete -c voxray -n "__fish_voxray_needs_command" -f -a "health" -d 'Probe the local server\'s /health (the container HEALTHCHECK): exit 0 on 200, else 1'
+complete -c voxray -n "__fish_voxray_needs_command" -f -a "models" -d 'Manage the local model files (STT, TTS, LLM) of the offline voice agent'
 complete -c voxray -n "__fish_voxray_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c voxray -n "__fish_voxray_using_subcommand serve" -l host -d 'Bind address (default 127.0.0.1; the container image sets 0.0.0.0)' -r
 complete -c voxray -n "__fish_voxray_using_subcommand serve" -l port -d 'Port (0 = ephemeral; the chosen port is logged)' -r
@@ -175,11 +176,93 @@ complete -c voxray -n "__fish_voxray_using_subcommand health" -s q -l quiet -d '
 complete -c voxray -n "__fish_voxray_using_subcommand health" -s v -l verbose -d 'More output: -v debug, -vv trace'
 complete -c voxray -n "__fish_voxray_using_subcommand health" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c voxray -n "__fish_voxray_using_subcommand health" -s V -l version -d 'Print version'
-complete -c voxray -n "__fish_voxray_using_subcommand help; and not __fish_seen_subcommand_from serve keygen audit check completions man health help" -f -a "serve" -d 'Run the voice server (HTTP, WebSocket and WebRTC sessions)'
-complete -c voxray -n "__fish_voxray_using_subcommand help; and not __fish_seen_subcommand_from serve keygen audit check completions man health help" -f -a "keygen" -d 'Generate strong server API keys (vxr_ + 32 base62 + checksum)'
-complete -c voxray -n "__fish_voxray_using_subcommand help; and not __fish_seen_subcommand_from serve keygen audit check completions man health help" -f -a "audit" -d 'Find committed secrets in config files and git history'
-complete -c voxray -n "__fish_voxray_using_subcommand help; and not __fish_seen_subcommand_from serve keygen audit check completions man health help" -f -a "check" -d 'Validate a configuration before it goes to production'
-complete -c voxray -n "__fish_voxray_using_subcommand help; and not __fish_seen_subcommand_from serve keygen audit check completions man health help" -f -a "completions" -d 'Print a shell completion script to stdout'
-complete -c voxray -n "__fish_voxray_using_subcommand help; and not __fish_seen_subcommand_from serve keygen audit check completions man health help" -f -a "man" -d 'Write the man pages (voxray.1, voxray-serve.1, ...)'
-complete -c voxray -n "__fish_voxray_using_subcommand help; and not __fish_seen_subcommand_from serve keygen audit check completions man health help" -f -a "health" -d 'Probe the local server\'s /health (the container HEALTHCHECK): exit 0 on 200, else 1'
-complete -c voxray -n "__fish_voxray_using_subcommand help; and not __fish_seen_subcommand_from serve keygen audit check completions man health help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c voxray -n "__fish_voxray_using_subcommand models; and not __fish_seen_subcommand_from list pull verify remove help" -l manifest -d 'Test hook: read the model manifest from this JSON file instead of the built-in pins' -r -F
+complete -c voxray -n "__fish_voxray_using_subcommand models; and not __fish_seen_subcommand_from list pull verify remove help" -l config -d 'Config file (JSON). Default: $VOXRAY_CONFIG, else ./config.json when it exists, else none' -r -F
+complete -c voxray -n "__fish_voxray_using_subcommand models; and not __fish_seen_subcommand_from list pull verify remove help" -l log-level -d 'Log level: trace, debug, info, warn or error' -r -f -a "trace\t''
+debug\t''
+info\t''
+warn\t''
+error\t''"
+complete -c voxray -n "__fish_voxray_using_subcommand models; and not __fish_seen_subcommand_from list pull verify remove help" -l log-format -d 'Log line format' -r -f -a "text\t'Human-readable lines'
+json\t'One JSON object per line'"
+complete -c voxray -n "__fish_voxray_using_subcommand models; and not __fish_seen_subcommand_from list pull verify remove help" -s q -l quiet -d 'Only warnings and errors (same as --log-level warn)'
+complete -c voxray -n "__fish_voxray_using_subcommand models; and not __fish_seen_subcommand_from list pull verify remove help" -s v -l verbose -d 'More output: -v debug, -vv trace'
+complete -c voxray -n "__fish_voxray_using_subcommand models; and not __fish_seen_subcommand_from list pull verify remove help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c voxray -n "__fish_voxray_using_subcommand models; and not __fish_seen_subcommand_from list pull verify remove help" -s V -l version -d 'Print version'
+complete -c voxray -n "__fish_voxray_using_subcommand models; and not __fish_seen_subcommand_from list pull verify remove help" -f -a "list" -d 'List the models, whether they are installed, their sizes and paths'
+complete -c voxray -n "__fish_voxray_using_subcommand models; and not __fish_seen_subcommand_from list pull verify remove help" -f -a "pull" -d 'Download models (default: all) and install them after checking their sha256'
+complete -c voxray -n "__fish_voxray_using_subcommand models; and not __fish_seen_subcommand_from list pull verify remove help" -f -a "verify" -d 'Re-hash the installed files against their pinned sha256'
+complete -c voxray -n "__fish_voxray_using_subcommand models; and not __fish_seen_subcommand_from list pull verify remove help" -f -a "remove" -d 'Delete installed models'
+complete -c voxray -n "__fish_voxray_using_subcommand models; and not __fish_seen_subcommand_from list pull verify remove help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c voxray -n "__fish_voxray_using_subcommand models; and __fish_seen_subcommand_from list" -l manifest -d 'Test hook: read the model manifest from this JSON file instead of the built-in pins' -r -F
+complete -c voxray -n "__fish_voxray_using_subcommand models; and __fish_seen_subcommand_from list" -l config -d 'Config file (JSON). Default: $VOXRAY_CONFIG, else ./config.json when it exists, else none' -r -F
+complete -c voxray -n "__fish_voxray_using_subcommand models; and __fish_seen_subcommand_from list" -l log-level -d 'Log level: trace, debug, info, warn or error' -r -f -a "trace\t''
+debug\t''
+info\t''
+warn\t''
+error\t''"
+complete -c voxray -n "__fish_voxray_using_subcommand models; and __fish_seen_subcommand_from list" -l log-format -d 'Log line format' -r -f -a "text\t'Human-readable lines'
+json\t'One JSON object per line'"
+complete -c voxray -n "__fish_voxray_using_subcommand models; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Only warnings and errors (same as --log-level warn)'
+complete -c voxray -n "__fish_voxray_using_subcommand models; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More output: -v debug, -vv trace'
+complete -c voxray -n "__fish_voxray_using_subcommand models; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c voxray -n "__fish_voxray_using_subcommand models; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c voxray -n "__fish_voxray_using_subcommand models; and __fish_seen_subcommand_from pull" -l mirror -d 'A mirror with the layout <model>/<file>: an http(s) base URL or a directory (scripts/build-model-mirror.sh builds one)' -r
+complete -c voxray -n "__fish_voxray_using_subcommand models; and __fish_seen_subcommand_from pull" -l manifest -d 'Test hook: read the model manifest from this JSON file instead of the built-in pins' -r -F
+complete -c voxray -n "__fish_voxray_using_subcommand models; and __fish_seen_subcommand_from pull" -l config -d 'Config file (JSON). Default: $VOXRAY_CONFIG, else ./config.json when it exists, else none' -r -F
+complete -c voxray -n "__fish_voxray_using_subcommand models; and __fish_seen_subcommand_from pull" -l log-level -d 'Log level: trace, debug, info, warn or error' -r -f -a "trace\t''
+debug\t''
+info\t''
+warn\t''
+error\t''"
+complete -c voxray -n "__fish_voxray_using_subcommand models; and __fish_seen_subcommand_from pull" -l log-format -d 'Log line format' -r -f -a "text\t'Human-readable lines'
+json\t'One JSON object per line'"
+complete -c voxray -n "__fish_voxray_using_subcommand models; and __fish_seen_subcommand_from pull" -s q -l quiet -d 'Only warnings and errors (same as --log-level warn)'
+complete -c voxray -n "__fish_voxray_using_subcommand models; and __fish_seen_subcommand_from pull" -s v -l verbose -d 'More output: -v debug, -vv trace'
+complete -c voxray -n "__fish_voxray_using_subcommand models; and __fish_seen_subcommand_from pull" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c voxray -n "__fish_voxray_using_subcommand models; and __fish_seen_subcommand_from pull" -s V -l version -d 'Print version'
+complete -c voxray -n "__fish_voxray_using_subcommand models; and __fish_seen_subcommand_from verify" -l manifest -d 'Test hook: read the model manifest from this JSON file instead of the built-in pins' -r -F
+complete -c voxray -n "__fish_voxray_using_subcommand models; and __fish_seen_subcommand_from verify" -l config -d 'Config file (JSON). Default: $VOXRAY_CONFIG, else ./config.json when it exists, else none' -r -F
+complete -c voxray -n "__fish_voxray_using_subcommand models; and __fish_seen_subcommand_from verify" -l log-level -d 'Log level: trace, debug, info, warn or error' -r -f -a "trace\t''
+debug\t''
+info\t''
+warn\t''
+error\t''"
+complete -c voxray -n "__fish_voxray_using_subcommand models; and __fish_seen_subcommand_from verify" -l log-format -d 'Log line format' -r -f -a "text\t'Human-readable lines'
+json\t'One JSON object per line'"
+complete -c voxray -n "__fish_voxray_using_subcommand models; and __fish_seen_subcommand_from verify" -s q -l quiet -d 'Only warnings and errors (same as --log-level warn)'
+complete -c voxray -n "__fish_voxray_using_subcommand models; and __fish_seen_subcommand_from verify" -s v -l verbose -d 'More output: -v debug, -vv trace'
+complete -c voxray -n "__fish_voxray_using_subcommand models; and __fish_seen_subcommand_from verify" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c voxray -n "__fish_voxray_using_subcommand models; and __fish_seen_subcommand_from verify" -s V -l version -d 'Print version'
+complete -c voxray -n "__fish_voxray_using_subcommand models; and __fish_seen_subcommand_from remove" -l manifest -d 'Test hook: read the model manifest from this JSON file instead of the built-in pins' -r -F
+complete -c voxray -n "__fish_voxray_using_subcommand models; and __fish_seen_subcommand_from remove" -l config -d 'Config file (JSON). Default: $VOXRAY_CONFIG, else ./config.json when it exists, else none' -r -F
+complete -c voxray -n "__fish_voxray_using_subcommand models; and __fish_seen_subcommand_from remove" -l log-level -d 'Log level: trace, debug, info, warn or error' -r -f -a "trace\t''
+debug\t''
+info\t''
+warn\t''
+error\t''"
+complete -c voxray -n "__fish_voxray_using_subcommand models; and __fish_seen_subcommand_from remove" -l log-format -d 'Log line format' -r -f -a "text\t'Human-readable lines'
+json\t'One JSON object per line'"
+complete -c voxray -n "__fish_voxray_using_subcommand models; and __fish_seen_subcommand_from remove" -l all -d 'Delete every model and any partial download'
+complete -c voxray -n "__fish_voxray_using_subcommand models; and __fish_seen_subcommand_from remove" -s q -l quiet -d 'Only warnings and errors (same as --log-level warn)'
+complete -c voxray -n "__fish_voxray_using_subcommand models; and __fish_seen_subcommand_from remove" -s v -l verbose -d 'More output: -v debug, -vv trace'
+complete -c voxray -n "__fish_voxray_using_subcommand models; and __fish_seen_subcommand_from remove" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c voxray -n "__fish_voxray_using_subcommand models; and __fish_seen_subcommand_from remove" -s V -l version -d 'Print version'
+complete -c voxray -n "__fish_voxray_using_subcommand models; and __fish_seen_subcommand_from help" -f -a "list" -d 'List the models, whether they are installed, their sizes and paths'
+complete -c voxray -n "__fish_voxray_using_subcommand models; and __fish_seen_subcommand_from help" -f -a "pull" -d 'Download models (default: all) and install them after checking their sha256'
+complete -c voxray -n "__fish_voxray_using_subcommand models; and __fish_seen_subcommand_from help" -f -a "verify" -d 'Re-hash the installed files against their pinned sha256'
+complete -c voxray -n "__fish_voxray_using_subcommand models; and __fish_seen_subcommand_from help" -f -a "remove" -d 'Delete installed models'
+complete -c voxray -n "__fish_voxray_using_subcommand models; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c voxray -n "__fish_voxray_using_subcommand help; and not __fish_seen_subcommand_from serve keygen audit check completions man health models help" -f -a "serve" -d 'Run the voice server (HTTP, WebSocket and WebRTC sessions)'
+complete -c voxray -n "__fish_voxray_using_subcommand help; and not __fish_seen_subcommand_from serve keygen audit check completions man health models help" -f -a "keygen" -d 'Generate strong server API keys (vxr_ + 32 base62 + checksum)'
+complete -c voxray -n "__fish_voxray_using_subcommand help; and not __fish_seen_subcommand_from serve keygen audit check completions man health models help" -f -a "audit" -d 'Find committed secrets in config files and git history'
+complete -c voxray -n "__fish_voxray_using_subcommand help; and not __fish_seen_subcommand_from serve keygen audit check completions man health models help" -f -a "check" -d 'Validate a configuration before it goes to production'
+complete -c voxray -n "__fish_voxray_using_subcommand help; and not __fish_seen_subcommand_from serve keygen audit check completions man health models help" -f -a "completions" -d 'Print a shell completion script to stdout'
+complete -c voxray -n "__fish_voxray_using_subcommand help; and not __fish_seen_subcommand_from serve keygen audit check completions man health models help" -f -a "man" -d 'Write the man pages (voxray.1, voxray-serve.1, ...)'
+complete -c voxray -n "__fish_voxray_using_subcommand help; and not __fish_seen_subcommand_from serve keygen audit check completions man health models help" -f -a "health" -d 'Probe the local server\'s /health (the container HEALTHCHECK): exit 0 on 200, else 1'
+complete -c voxray -n "__fish_voxray_using_subcommand help; and not __fish_seen_subcommand_from serve keygen audit check completions man health models help" -f -a "models" -d 'Manage the local model files (STT, TTS, LLM) of the offline voice agent'
+complete -c voxray -n "__fish_voxray_using_subcommand help; and not __fish_seen_subcommand_from serve keygen audit check completions man health models help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c voxray -n "__fish_voxray_using_subcommand help; and __fish_seen_subcommand_from models" -f -a "list" -d 'List the models, whether they are installed, their sizes and paths'
+complete -c voxray -n "__fish_voxray_using_subcommand help; and __fish_seen_subcommand_from models" -f -a "pull" -d 'Download models (default: all) and install them after checking their sha256'
+complete -c voxray -n "__fish_voxray_using_subcommand help; and __fish_seen_subcommand_from models" -f -a "verify" -d 'Re-hash the installed files against their pinned sha256'
+complete -c voxray -n "__fish_voxray_using_subcommand help; and __fish_seen_subcommand_from models" -f -a "remove" -d 'Delete installed models'

@@ -7,7 +7,7 @@
 //!
 //! # Layout
 //! - [`cli`]: the one clap definition and one file per subcommand (`serve`, `keygen`,
-//!   `audit`, `check`, `completions`, `man`, `health`); `main.rs` only calls [`cli::main`].
+//!   `audit`, `check`, `completions`, `man`, `health`, `models`); `main.rs` only calls [`cli::main`].
 //! - [`config`]: the key table, schema and defaults, figment layering (defaults < file <
 //!   `VOXRAY_*` env < flags), validation naming the key path, secret resolution and redaction.
 //! - [`server`]: the HTTP appliance: router and middleware order, error envelope, auth, CORS,
@@ -29,6 +29,8 @@
 //!   signatures, public URLs, REST hang-up, the Daily dial-in room and token client.
 //! - [`pki`]: PEM certificate/key files: loading, key match, expiry.
 //! - [`metrics`]: the Prometheus registry and typed handles.
+//! - [`models`]: local model files: the pinned manifest, `models_dir`, sha256 checks and
+//!   `voxray models pull` (upstream wheels or a mirror, resumable, atomic install).
 //! - [`services`]: STT, LLM and TTS provider clients behind small traits (OpenAI-compatible
 //!   family, Anthropic, Deepgram, ElevenLabs, Cartesia), the pooled HTTP client with the
 //!   retry policy, the SSE parser, and provider selection from the configuration.
@@ -41,6 +43,7 @@ pub mod audio;
 pub mod cli;
 pub mod config;
 pub mod metrics;
+pub mod models;
 pub mod pipeline;
 pub mod pki;
 pub mod secret_text;

@@ -895,7 +895,8 @@ fn selection_strict_and_usage_errors() {
             "VXP-CFG-002",
             "VXP-CORS-001",
             "VXP-CORS-002",
-            "VXP-HTTP-001"
+            "VXP-HTTP-001",
+            "VXP-MODELS-001"
         ]
     );
     assert_eq!(code, 0, "INFO is not a failure");

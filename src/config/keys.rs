@@ -250,6 +250,16 @@ pub const KEYS: &[KeySpec] = &[
     ),
     key("user_idle_timeout_secs", NON_NEG_F),
     key("false_interruption_timeout_secs", NON_NEG_F),
+    // local models (`providers.md` §9, `voxray models`)
+    key("models_dir", Kind::Str),
+    key("local_whisper_model", Kind::Str),
+    key("local_piper_voice", Kind::Str),
+    key("local_llm_model", Kind::Str),
+    key("local_onnxruntime", Kind::Str),
+    key("local_llama_server", Kind::Str),
+    key("local_whisper_threads", Kind::Int { min: 1, max: 64 }),
+    key("local_whisper_audio_ctx", Kind::Int { min: 0, max: 1500 }),
+    key("local_max_concurrency", Kind::Int { min: 1, max: 256 }),
     // §5.4 telephony, Daily, storage, tools
     key(
         "runner_transport",

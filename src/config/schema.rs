@@ -169,6 +169,25 @@ pub struct Config {
     /// Seconds after a barge-in with no transcribed words before the bot resumes the rest
     /// of the interrupted reply (issue 12 §4); `0` disables.
     pub false_interruption_timeout_secs: f64,
+    /// Directory of the files `voxray models pull` installs; empty = `$XDG_DATA_HOME/voxray/models`
+    /// (else `~/.local/share/voxray/models`).
+    pub models_dir: String,
+    /// Whisper ggml file; empty = the installed `whisper-tiny.en`.
+    pub local_whisper_model: String,
+    /// Piper voice `.onnx` (its `.onnx.json` next to it); empty = the installed `piper-joe-medium`.
+    pub local_piper_voice: String,
+    /// GGUF served by the managed llama-server; empty = the installed `smollm2-135m`.
+    pub local_llm_model: String,
+    /// `libonnxruntime.so`; empty = `$ORT_DYLIB_PATH`, else the installed `onnxruntime`.
+    pub local_onnxruntime: String,
+    /// The llama-server executable; empty = `llama-server` on `PATH`.
+    pub local_llama_server: String,
+    /// Threads of one Whisper inference.
+    pub local_whisper_threads: u64,
+    /// Whisper encoder context in 20 ms frames (768 ≈ 15 s; 0 = the model's 1500).
+    pub local_whisper_audio_ctx: u64,
+    /// Local inferences (STT, TTS) running at once in the process; others queue.
+    pub local_max_concurrency: u64,
     pub runner_transport: String,
     pub dialin: bool,
     pub daily_dialin_webhook_secret: String,
@@ -320,6 +339,15 @@ impl Default for Config {
             min_words: 3,
             user_idle_timeout_secs: 0.0,
             false_interruption_timeout_secs: 1.5,
+            models_dir: String::new(),
+            local_whisper_model: String::new(),
+            local_piper_voice: String::new(),
+            local_llm_model: String::new(),
+            local_onnxruntime: String::new(),
+            local_llama_server: String::new(),
+            local_whisper_threads: 2,
+            local_whisper_audio_ctx: 768,
+            local_max_concurrency: 1,
             runner_transport: String::new(),
             dialin: false,
             daily_dialin_webhook_secret: String::new(),

@@ -117,7 +117,7 @@ fn check_key_strength(loaded: &Loaded) -> Result<(), ServeError> {
 /// this build cannot serve (on-server TLS).
 pub async fn run(loaded: Loaded, opts: LoadOptions) -> Result<(), ServeError> {
     check_key_strength(&loaded)?;
-    let config = Arc::new(loaded.config);
+    let mut config = Arc::new(loaded.config);
     let tls = if config.tls_enable {
         Some(tls::setup(&config)?)
     } else {
@@ -167,16 +167,36 @@ pub async fn run(loaded: Loaded, opts: LoadOptions) -> Result<(), ServeError> {
     let token_key: Arc<str> = uuid::Uuid::new_v4().simple().to_string().into();
     // The provider clients (validated by the config load: this cannot fail there), shared by
     // every voice session of the process.
-    let services =
-        match crate::services::Services::from_config(&config, &loaded.secrets, Some(&metrics)) {
-            Ok(services) => Arc::new(services),
-            Err(lines) => {
-                for l in lines {
-                    tracing::error!("{l}");
+    let services = match crate::services::Services::from_config(
+        &config,
+        &loaded.secrets,
+        Some(&metrics),
+    ) {
+        Ok(mut services) => {
+            // `pipeline: auto` without a cloud LLM: the local voice agent when its models
+            // are installed (`providers.md` §9), else echo with the command that installs
+            // them.
+            if crate::services::local::agent::wanted(&config) {
+                match crate::services::local::agent::start(&config, Some(&metrics)).await {
+                    Ok(local) => {
+                        services = local;
+                        Arc::make_mut(&mut config).pipeline =
+                            crate::config::schema::PipelineKind::Voice;
+                    }
+                    Err(why) => tracing::info!(
+                        "pipeline auto: echo (no cloud LLM configured; {why}). Install the local voice agent's models with `voxray models pull`"
+                    ),
                 }
-                Arc::new(crate::services::Services::default())
             }
-        };
+            Arc::new(services)
+        }
+        Err(lines) => {
+            for l in lines {
+                tracing::error!("{l}");
+            }
+            Arc::new(crate::services::Services::default())
+        }
+    };
     let state = AppState {
         config: config.clone(),
         secrets: Arc::new(RwLock::new(Arc::new(loaded.secrets))),

@@ -13,6 +13,7 @@ pub mod config;
 pub mod error;
 pub mod http;
 pub mod llm;
+pub mod local;
 pub mod sse;
 pub mod stt;
 pub mod tts;

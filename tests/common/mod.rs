@@ -153,6 +153,7 @@ pub fn run_cli(args: &[&str], env: &[(&str, &str)], dir: &Path) -> (i32, String,
     )
 }
 
+pub mod local;
 pub mod wsclient;
 
 /// Twilio's request signature written out independently of the library (`wire.md` §3.1,

@@ -173,6 +173,13 @@ pub static CHECKS: &[CheckDef] = &[
         basic: false,
         run: docs_public,
     },
+    CheckDef {
+        id: "VXP-MODELS-001",
+        title: "Local voice agent models are installed and intact",
+        severity: Severity::Medium,
+        basic: true,
+        run: local_models,
+    },
 ];
 
 fn ev(
@@ -1196,6 +1203,54 @@ fn docs_public(ctx: &Context<'_>) -> Outcome {
         );
     }
     Outcome::pass(vec![])
+}
+
+/// `pipeline: auto` without a cloud LLM runs the local voice agent when its models are
+/// installed (`providers.md` §9): missing models are INFO (echo runs), a corrupt or partial
+/// install FAILs (re-hashes every installed file against its pinned sha256).
+fn local_models(ctx: &Context<'_>) -> Outcome {
+    use crate::models::{Manifest, ModelState, local_problems, models_dir, verify_model};
+    let cfg = &ctx.loaded.config;
+    if !crate::services::local::agent::wanted(cfg) {
+        return Outcome::skip("pipeline is not auto or a cloud LLM is configured");
+    }
+    let manifest = Manifest::builtin();
+    let problems = local_problems(cfg, &manifest);
+    if problems.is_empty() {
+        return Outcome::pass(vec![]);
+    }
+    let dir = models_dir(cfg);
+    let damaged = manifest
+        .models
+        .iter()
+        .any(|m| matches!(verify_model(&dir, m, true), ModelState::Broken(_)));
+    let evidence = if damaged {
+        problems
+            .iter()
+            .map(|p| {
+                ev(
+                    "models_dir",
+                    p.clone(),
+                    "installed, matching the pinned sha256",
+                    source(ctx, "models_dir"),
+                )
+            })
+            .collect()
+    } else {
+        let names: Vec<&str> = manifest.models.iter().map(|m| m.name.as_str()).collect();
+        vec![ev(
+            "models_dir",
+            format!("{}: not installed", dir.display()),
+            format!("the local models installed ({})", names.join(", ")),
+            source(ctx, "models_dir"),
+        )]
+    };
+    Outcome::flag(
+        if damaged { Status::Fail } else { Status::Info },
+        evidence,
+        "Install the local voice agent's models with `voxray models pull` (air-gapped: \
+         `voxray models pull --mirror URL|DIR`); `voxray models verify` re-checks them.",
+    )
 }
 
 #[cfg(test)]
