@@ -28,6 +28,8 @@ type StageFn = Box<dyn FnOnce(Inbox, Ctx) -> tokio::task::JoinHandle<()> + Send>
 #[derive(Default)]
 pub struct PipelineBuilder {
     stages: Vec<StageFn>,
+    /// Set by [`PipelineBuilder::audio_passes_through`]; cleared by every later `then`.
+    audio_passthrough: bool,
 }
 
 impl std::fmt::Debug for PipelineBuilder {
@@ -43,7 +45,22 @@ impl PipelineBuilder {
     pub fn then<P: Processor>(mut self, p: P) -> Self {
         self.stages
             .push(Box::new(move |inbox, ctx| processor::spawn(p, inbox, ctx)));
+        self.audio_passthrough = false;
         self
+    }
+
+    /// Declare that every stage added so far hands inbound audio on unchanged (the echo
+    /// agent), so a transport may give inbound audio straight to its output stage and skip
+    /// the per-frame task hops; other frames still pass through the stages. Adding a stage
+    /// after this withdraws the declaration.
+    pub fn audio_passes_through(mut self) -> Self {
+        self.audio_passthrough = true;
+        self
+    }
+
+    /// Whether [`PipelineBuilder::audio_passes_through`] holds for this chain.
+    pub fn is_audio_passthrough(&self) -> bool {
+        self.audio_passthrough
     }
 
     /// Start every processor task for `session`; each gets its own bounded inbox, a link to

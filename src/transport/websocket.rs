@@ -22,7 +22,7 @@ use futures_util::SinkExt;
 use tokio::time::{Instant as TokioInstant, timeout};
 
 use crate::metrics::Metrics;
-use crate::pipeline::agent::{Agent, AgentKind, rtvi};
+use crate::pipeline::agent::{Agent, rtvi};
 use crate::pipeline::context::SessionContext;
 use crate::pipeline::frame::Frame;
 use crate::session::Slot;
@@ -144,7 +144,7 @@ pub async fn run_wire(
     );
     // Echo's audio goes from the input half straight to the output stage: no task hop and no
     // channel per frame. Everything else (text, RTVI) still passes through its pipeline.
-    let inline_echo = agent.kind == AgentKind::Echo;
+    let inline_echo = agent.pipeline.is_audio_passthrough();
     let end = drive(
         socket,
         &params,

@@ -140,7 +140,9 @@ pub fn build(
     Ok(match kind {
         AgentKind::Echo => Agent {
             kind,
-            pipeline: PipelineBuilder::default().then(echo::Echo),
+            pipeline: PipelineBuilder::default()
+                .then(echo::Echo)
+                .audio_passes_through(),
             params,
             output: OutputOptions {
                 wire_rate,
