@@ -17,7 +17,7 @@
 
 use std::time::Duration;
 
-use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use axum::extract::ws::{Message, WebSocket};
 use tokio::time::timeout;
 
 use super::serializer::WireFormat;
@@ -37,8 +37,6 @@ pub const HANDSHAKE_MESSAGES: usize = 2;
 /// The rate the call's pipeline runs at, Hz (the VAD's rate; echo too, so a call always
 /// pays decode + resample + encode).
 pub const PIPELINE_RATE: u32 = 16_000;
-/// After our close frame, wait at most this long for the carrier's.
-const CLOSE_WAIT: Duration = Duration::from_millis(500);
 
 /// The phone call a session carries: what the driver needs to end it through the carrier.
 #[derive(Debug)]
@@ -146,23 +144,7 @@ async fn handshake(socket: &mut WebSocket) -> Handshake {
 
 /// Close `socket` with `code` and `reason`, waiting briefly for the peer's close.
 async fn close(mut socket: WebSocket, code: u16, reason: &'static str) {
-    let frame = Message::Close(Some(CloseFrame {
-        code,
-        reason: reason.into(),
-    }));
-    if timeout(CLOSE_WAIT, socket.send(frame))
-        .await
-        .is_ok_and(|r| r.is_ok())
-    {
-        let _ = timeout(CLOSE_WAIT, async {
-            while let Some(Ok(m)) = socket.recv().await {
-                if matches!(m, Message::Close(_)) {
-                    break;
-                }
-            }
-        })
-        .await;
-    }
+    crate::transport::websocket::close_with(&mut socket, code, reason).await;
 }
 
 /// Run one call: handshake, then the shared driver with the carrier's serializer until the

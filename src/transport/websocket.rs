@@ -476,26 +476,31 @@ async fn drive(
     }
 
     if let End::Close(code, reason) = end {
-        let close = Message::Close(Some(CloseFrame {
-            code,
-            reason: reason.into(),
-        }));
-        if timeout(CLOSE_WAIT, socket.send(close))
-            .await
-            .is_ok_and(|r| r.is_ok())
-        {
-            // Wait briefly for the peer's close frame, then drop the connection.
-            let _ = timeout(CLOSE_WAIT, async {
-                while let Some(Ok(m)) = socket.recv().await {
-                    if matches!(m, Message::Close(_)) {
-                        break;
-                    }
-                }
-            })
-            .await;
-        }
+        close_with(&mut socket, code, reason).await;
     }
     end
+}
+
+/// Send our close frame (`code`, `reason`; RFC 6455 §5.5.1) and wait up to [`CLOSE_WAIT`]
+/// for the peer's, then return so the caller drops the connection.
+pub(crate) async fn close_with(socket: &mut WebSocket, code: u16, reason: &'static str) {
+    let frame = Message::Close(Some(CloseFrame {
+        code,
+        reason: reason.into(),
+    }));
+    if timeout(CLOSE_WAIT, socket.send(frame))
+        .await
+        .is_ok_and(|r| r.is_ok())
+    {
+        let _ = timeout(CLOSE_WAIT, async {
+            while let Some(Ok(m)) = socket.recv().await {
+                if matches!(m, Message::Close(_)) {
+                    break;
+                }
+            }
+        })
+        .await;
+    }
 }
 
 /// Write the audio still queued in the output stage at the playout pace, for at most
