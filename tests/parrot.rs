@@ -111,11 +111,7 @@ async fn barge_in(mode: Mode) {
     };
     let (got, _) = talk(&url, mode, samples, 4000, Duration::from_secs(25), |r| {
         // Stop once turn 2 has been played back too.
-        r.events()
-            .iter()
-            .filter(|e| *e == "bot-stopped-speaking")
-            .count()
-            >= 2
+        r.event_count("bot-stopped-speaking") >= 2
     })
     .await;
     let events = got.events();

@@ -311,13 +311,7 @@ async fn barge_in_keeps_only_the_heard_text() {
         samples,
         4000,
         Duration::from_secs(30),
-        |r| {
-            r.events()
-                .iter()
-                .filter(|e| *e == "bot-started-speaking")
-                .count()
-                >= 2
-        },
+        |r| r.event_count("bot-started-speaking") >= 2,
     )
     .await;
     let events = got.events();
@@ -683,13 +677,7 @@ async fn a_cut_llm_stream_ends_the_turn_and_the_next_turn_is_answered() {
         samples,
         4000,
         Duration::from_secs(30),
-        |r| {
-            r.events()
-                .iter()
-                .filter(|e| *e == "bot-stopped-speaking")
-                .count()
-                >= 2
-        },
+        |r| r.event_count("bot-stopped-speaking") >= 2,
     )
     .await;
     let texts: Vec<String> = got
@@ -768,13 +756,7 @@ async fn barge_in_with_cartesia_timestamps_keeps_only_the_heard_words() {
         ask_then(speech("utt02_command_piper-joe.wav"), 2_000),
         4_000,
         Duration::from_secs(30),
-        |r| {
-            r.events()
-                .iter()
-                .filter(|e| *e == "bot-started-speaking")
-                .count()
-                >= 2
-        },
+        |r| r.event_count("bot-started-speaking") >= 2,
     )
     .await;
     let events = got.events();
@@ -985,13 +967,7 @@ async fn without_interruptions_speech_over_the_bot_is_answered_after_it() {
         ask_then(speech("utt02_command_piper-joe.wav"), 1_000),
         4_000,
         Duration::from_secs(30),
-        |r| {
-            r.events()
-                .iter()
-                .filter(|e| *e == "bot-stopped-speaking")
-                .count()
-                >= 2
-        },
+        |r| r.event_count("bot-stopped-speaking") >= 2,
     )
     .await;
     let events = got.events();
@@ -1069,13 +1045,7 @@ async fn a_noise_burst_during_the_reply_resumes_it() {
         samples,
         3_000,
         Duration::from_secs(40),
-        |r| {
-            r.events()
-                .iter()
-                .filter(|e| *e == "bot-stopped-speaking")
-                .count()
-                >= 3
-        },
+        |r| r.event_count("bot-stopped-speaking") >= 3,
     )
     .await;
     let events = got.events();
@@ -1141,13 +1111,7 @@ async fn real_words_after_a_barge_in_are_answered_not_resumed() {
         ask_then(speech("utt02_command_piper-joe.wav"), 1_500),
         4_000,
         Duration::from_secs(30),
-        |r| {
-            r.events()
-                .iter()
-                .filter(|e| *e == "bot-stopped-speaking")
-                .count()
-                >= 2
-        },
+        |r| r.event_count("bot-stopped-speaking") >= 2,
     )
     .await;
     let events = got.events();
@@ -1208,22 +1172,14 @@ async fn min_words_session(
         4_000,
         Duration::from_secs(30),
         |r| {
-            r.events()
-                .iter()
-                .filter(|e| *e == "bot-stopped-speaking")
-                .count()
-                >= 2
+            r.event_count("bot-stopped-speaking") >= 2
                 || (r
                     .events()
                     .iter()
                     .filter(|e| *e == "user-stopped-speaking")
                     .count()
                     >= 2
-                    && r.events()
-                        .iter()
-                        .filter(|e| *e == "bot-stopped-speaking")
-                        .count()
-                        >= 1
+                    && r.event_count("bot-stopped-speaking") >= 1
                     && !r.events().iter().any(|e| e == "bot-interrupted"))
         },
     )

@@ -150,6 +150,14 @@ impl Received {
         })
     }
 
+    /// How many server events of type `kind` arrived.
+    pub fn event_count(&self, kind: &str) -> usize {
+        self.items
+            .iter()
+            .filter(|(_, g)| matches!(g, Got::Event(k, _) if k == kind))
+            .count()
+    }
+
     /// The RTVI event types in order.
     pub fn events(&self) -> Vec<String> {
         self.items
